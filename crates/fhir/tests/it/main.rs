@@ -1,0 +1,2 @@
+mod search_params;
+mod structure;

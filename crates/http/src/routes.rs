@@ -1,0 +1,400 @@
+//! The dispatcher: method and path segments to service calls.
+
+use crate::response::{self, ApiError, BundleParts, Return, outcome};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use fhir::{Issue, IssueType};
+use service::{Caller, Error, HistoryScope, SearchResult, Service};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Service,
+    /// The public base URL (`https://yilian.example.org/fhir`); derived from Host when unset.
+    pub base_url: Option<String>,
+    /// The largest request body accepted (413 above it).
+    pub max_body_bytes: usize,
+}
+
+/// The whole API as one router.
+pub fn router(state: AppState) -> Router {
+    Router::new().fallback(dispatch).with_state(Arc::new(state))
+}
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+async fn dispatch(State(app): State<Arc<AppState>>, req: Request) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let segments: Vec<String> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    let resource_type = segments.first().cloned().unwrap_or_default();
+    let response = match handle(&app, req, &segments).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    };
+    let status = response.status().as_u16();
+    // Types are not patient data; ids, queries and bodies are never logged.
+    let logged_type = if fhir::is_supported_type(&resource_type) || resource_type.starts_with('_') || resource_type == "metadata" {
+        resource_type.as_str()
+    } else {
+        "-"
+    };
+    tracing::info!(
+        method = %method,
+        resource_type = logged_type,
+        status,
+        micros = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Response> {
+    let (parts, body) = req.into_parts();
+    let method = parts.method.clone();
+    let headers = parts.headers;
+    let pairs: Vec<(String, String)> = parts
+        .uri
+        .query()
+        .map(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let base = base_url(app, &headers);
+    let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
+    let svc = app.service.clone();
+    let caller = Caller::Client;
+    let ret = prefer_return(&headers);
+    match (&method, seg.as_slice()) {
+        (&Method::GET, ["metadata"]) => Ok(response::json_response(
+            StatusCode::OK,
+            &svc.capabilities(&base),
+        )),
+        (&Method::GET, ["health"]) => Ok((StatusCode::OK, "ok").into_response()),
+        (&Method::POST, []) => {
+            let body = read_body(app, &headers, body).await?;
+            let v = blocking(move || svc.bundle(&caller, &body)).await?;
+            Ok(response::json_response(StatusCode::OK, &v))
+        }
+        (&Method::GET, ["_history"]) => history(app, &base, HistoryScope::System, &pairs).await,
+        (&Method::GET, [t]) => search(app, &base, t, pairs, &headers, &parts.uri).await,
+        (&Method::POST, [t, "_search"]) => {
+            let body = read_form(app, &headers, body).await?;
+            let mut all = pairs.clone();
+            all.extend(
+                form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())),
+            );
+            search(app, &base, t, all, &headers, &parts.uri).await
+        }
+        (&Method::POST, [t]) => {
+            let body = read_body(app, &headers, body).await?;
+            let t = t.to_string();
+            let cond = header_str(&headers, "if-none-exist").map(|q| {
+                let q = q.split_once('?').map_or(q.as_str(), |(_, q)| q).to_string();
+                form_urlencoded::parse(q.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect::<Vec<_>>()
+            });
+            let w = blocking(move || svc.create(&caller, &t, &body, cond.as_deref())).await?;
+            let s = &w.stored;
+            let status = if w.created { StatusCode::CREATED } else { StatusCode::OK };
+            let loc = format!("{base}/{}/{}/_history/{}", s.resource_type, s.id, s.version);
+            Ok(response::resource(status, s, Some(loc), ret))
+        }
+        (&Method::PUT, [t]) => {
+            let body = read_body(app, &headers, body).await?;
+            let t = t.to_string();
+            let if_match = header_str(&headers, "if-match");
+            let w = blocking(move || {
+                svc.conditional_update(&caller, &t, &pairs, &body, if_match.as_deref())
+            })
+            .await?;
+            let s = &w.stored;
+            let status = if w.created { StatusCode::CREATED } else { StatusCode::OK };
+            let loc = format!("{base}/{}/{}/_history/{}", s.resource_type, s.id, s.version);
+            Ok(response::resource(status, s, Some(loc), ret))
+        }
+        (&Method::GET, [t, "_history"]) => {
+            history(app, &base, HistoryScope::Type(t.to_string()), &pairs).await
+        }
+        (&Method::GET, [t, id]) => {
+            let (t, id) = (t.to_string(), id.to_string());
+            let s = blocking(move || svc.read(&caller, &t, &id)).await?;
+            Ok(response::resource(StatusCode::OK, &s, None, Return::Representation))
+        }
+        (&Method::PUT, [t, id]) => {
+            let body = read_body(app, &headers, body).await?;
+            let (t, id) = (t.to_string(), id.to_string());
+            let if_match = header_str(&headers, "if-match");
+            let w = blocking(move || svc.update(&caller, &t, &id, &body, if_match.as_deref()))
+                .await?;
+            let s = &w.stored;
+            let status = if w.created { StatusCode::CREATED } else { StatusCode::OK };
+            let loc = format!("{base}/{}/{}/_history/{}", s.resource_type, s.id, s.version);
+            Ok(response::resource(status, s, Some(loc), ret))
+        }
+        (&Method::DELETE, [t, id]) => {
+            let (t, id) = (t.to_string(), id.to_string());
+            let if_match = header_str(&headers, "if-match");
+            let deleted =
+                blocking(move || svc.delete(&caller, &t, &id, if_match.as_deref())).await?;
+            let mut r = StatusCode::NO_CONTENT.into_response();
+            if let Some(s) = deleted
+                && let Ok(v) = format!("W/\"{}\"", s.version).parse()
+            {
+                r.headers_mut().insert(header::ETAG, v);
+            }
+            Ok(r)
+        }
+        (&Method::GET, [t, id, "_history"]) => {
+            let scope = HistoryScope::Instance(t.to_string(), id.to_string());
+            history(app, &base, scope, &pairs).await
+        }
+        (&Method::GET, [t, id, "_history", vid]) => {
+            let (t, id, vid) = (t.to_string(), id.to_string(), vid.to_string());
+            let s = blocking(move || svc.vread(&caller, &t, &id, &vid)).await?;
+            Ok(response::resource(StatusCode::OK, &s, None, Return::Representation))
+        }
+        (&Method::GET, ["Patient", id, "$everything"]) => {
+            let id = id.to_string();
+            let count = count_param(&pairs)?;
+            let page = param(&pairs, "_page");
+            let r = blocking(move || svc.everything(&caller, &id, count, page.as_deref())).await?;
+            let self_link = format!("{base}{}", path_and_query(&parts.uri));
+            let next = r.next.as_ref().map(|c| next_link(&base, &parts.uri, &pairs, c));
+            Ok(response::bundle(BundleParts {
+                kind: "searchset",
+                base: &base,
+                total: None,
+                self_link,
+                next_link: next,
+                entries: r.matches.iter().map(|s| (s, Some("match"))).collect(),
+                outcome: None,
+            }))
+        }
+        (_, [t, ..]) if !t.starts_with('$') && !t.starts_with('_') && !fhir::is_supported_type(t) && *t != "metadata" => {
+            Err(Error::UnsupportedType(t.to_string()).into())
+        }
+        _ => Ok(outcome(
+            if matches!(method, Method::GET | Method::POST | Method::PUT | Method::DELETE) {
+                404
+            } else {
+                405
+            },
+            &[Issue::error(
+                IssueType::NotSupported,
+                format!("{method} is not supported on this path"),
+            )],
+        )),
+    }
+}
+
+async fn search(
+    app: &Arc<AppState>,
+    base: &str,
+    t: &str,
+    pairs: Vec<(String, String)>,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+) -> Result<Response> {
+    let svc = app.service.clone();
+    let lenient = prefer(headers, "handling").as_deref() == Some("lenient");
+    let t2 = t.to_string();
+    let p2 = pairs.clone();
+    let r: SearchResult =
+        blocking(move || svc.search(&Caller::Client, &t2, &p2, lenient)).await?;
+    let self_link = format!("{base}{}", path_and_query(uri));
+    let next = r.next.as_ref().map(|c| next_link(base, uri, &pairs, c));
+    let outcome = (!r.ignored.is_empty()).then(|| {
+        fhir::outcome::operation_outcome(&[Issue {
+            severity: fhir::Severity::Warning,
+            code: IssueType::NotSupported,
+            diagnostics: format!("ignored search parameters: {}", r.ignored.join(", ")),
+            expression: vec![],
+        }])
+    });
+    let mut entries: Vec<_> = r.matches.iter().map(|s| (s, Some("match"))).collect();
+    entries.extend(r.included.iter().map(|s| (s, Some("include"))));
+    Ok(response::bundle(BundleParts {
+        kind: "searchset",
+        base,
+        total: r.total,
+        self_link,
+        next_link: next,
+        entries,
+        outcome,
+    }))
+}
+
+async fn history(
+    app: &Arc<AppState>,
+    base: &str,
+    scope: HistoryScope,
+    pairs: &[(String, String)],
+) -> Result<Response> {
+    let svc = app.service.clone();
+    let count = count_param(pairs)?;
+    let page = param(pairs, "_page");
+    let page2 = page.clone();
+    let scope2 = scope.clone();
+    let (versions, next) =
+        blocking(move || svc.history(&Caller::Client, &scope2, count, page2.as_deref())).await?;
+    let path = match &scope {
+        HistoryScope::System => "/_history".to_string(),
+        HistoryScope::Type(t) => format!("/{t}/_history"),
+        HistoryScope::Instance(t, id) => format!("/{t}/{id}/_history"),
+    };
+    let with = |cursor: Option<&str>| {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        if let Some(c) = count {
+            q.append_pair("_count", &c.to_string());
+        }
+        if let Some(c) = cursor {
+            q.append_pair("_page", c);
+        }
+        let q = q.finish();
+        if q.is_empty() {
+            format!("{base}{path}")
+        } else {
+            format!("{base}{path}?{q}")
+        }
+    };
+    Ok(response::bundle(BundleParts {
+        kind: "history",
+        base,
+        total: None,
+        self_link: with(page.as_deref()),
+        next_link: next.as_deref().map(|c| with(Some(c))),
+        entries: versions.iter().map(|s| (s, None)).collect(),
+        outcome: None,
+    }))
+}
+
+/// Runs a service call on the blocking pool (the store is synchronous).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::result::Result<T, Error> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Service(Error::Internal(format!("worker failed: {e}"))))?
+        .map_err(ApiError::Service)
+}
+
+async fn read_body(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Vec<u8>> {
+    let ct = header_str(headers, "content-type").unwrap_or_default();
+    let mime = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    if mime != "application/fhir+json" && mime != "application/json" {
+        return Err(unsupported_media());
+    }
+    collect(app, body).await
+}
+
+async fn read_form(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Vec<u8>> {
+    let ct = header_str(headers, "content-type").unwrap_or_default();
+    if !ct.starts_with("application/x-www-form-urlencoded") {
+        return Err(unsupported_media());
+    }
+    collect(app, body).await
+}
+
+async fn collect(app: &AppState, body: Body) -> Result<Vec<u8>> {
+    match axum::body::to_bytes(body, app.max_body_bytes).await {
+        Ok(b) => Ok(b.to_vec()),
+        Err(_) => Err(too_large(app.max_body_bytes)),
+    }
+}
+
+fn unsupported_media() -> ApiError {
+    ApiError::Http {
+        status: 415,
+        issue: IssueType::NotSupported,
+        message: "the body must be application/fhir+json".into(),
+    }
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::Http {
+        status: 413,
+        issue: IssueType::TooLong,
+        message: format!("the body exceeds the limit of {limit} bytes"),
+    }
+}
+
+fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// The value of `Prefer: key=value`.
+fn prefer(headers: &HeaderMap, key: &str) -> Option<String> {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split([',', ';']))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case(key))
+        .map(|(_, v)| v.trim().trim_matches('"').to_string())
+}
+
+fn prefer_return(headers: &HeaderMap) -> Return {
+    match prefer(headers, "return").as_deref() {
+        Some("minimal") => Return::Minimal,
+        Some("OperationOutcome") => Return::OperationOutcome,
+        _ => Return::Representation,
+    }
+}
+
+fn param(pairs: &[(String, String)], name: &str) -> Option<String> {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+}
+
+fn count_param(pairs: &[(String, String)]) -> Result<Option<usize>> {
+    match param(pairs, "_count") {
+        None => Ok(None),
+        Some(c) => c.parse::<usize>().map(Some).map_err(|_| {
+            ApiError::Service(Error::BadSearch(vec![Issue::error(
+                IssueType::Value,
+                "_count must be a non-negative integer",
+            )]))
+        }),
+    }
+}
+
+fn base_url(app: &AppState, headers: &HeaderMap) -> String {
+    if let Some(b) = &app.base_url {
+        return b.trim_end_matches('/').to_string();
+    }
+    let host = header_str(headers, "host").unwrap_or_else(|| "localhost".into());
+    format!("http://{host}")
+}
+
+fn path_and_query(uri: &axum::http::Uri) -> String {
+    uri.path_and_query().map_or("/".into(), |p| p.as_str().to_string())
+}
+
+/// The request's own URL with `_page` replaced by `cursor`.
+fn next_link(base: &str, uri: &axum::http::Uri, pairs: &[(String, String)], cursor: &str) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs.iter().filter(|(k, _)| k != "_page") {
+        q.append_pair(k, v);
+    }
+    q.append_pair("_page", cursor);
+    let path = uri.path().trim_end_matches("/_search");
+    format!("{base}{path}?{}", q.finish())
+}

@@ -1,0 +1,449 @@
+//! The use cases of the clinical data repository, and the only road to the store.
+//!
+//! `http`, `mllp` and the CLI call this crate; none of them can see `store`. Every read and
+//! write passes here with its [`Caller`], which is where consent decisions and audit records
+//! attach. Everything here is synchronous: async edges call it on a blocking thread.
+
+mod bundle;
+mod capability;
+mod error;
+
+pub use error::{Description, Error, all_codes};
+pub use store::{HistoryScope, Stats, Stored};
+
+use fhir::search::{SearchQuery, parse_query};
+use serde_json::Value;
+use std::sync::Arc;
+use store::{Entry, Store, WriteOp, WriteOutcome};
+
+/// Who is calling, as far as this layer knows. The consent issue extends it with the
+/// practitioner, role, hospital and purpose of use named by the caller's token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// The platform itself: the CLI, imports, the demo.
+    System,
+    /// An API client (authentication arrives with the consent issue).
+    Client,
+}
+
+/// The result of a create, update or delete.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    pub stored: Stored,
+    /// True when a new resource came to exist (201), false for updates and no-ops (200).
+    pub created: bool,
+    /// True when nothing was written (a matched conditional create, an unchanged update).
+    pub unchanged: bool,
+}
+
+/// One page of a search, with what it matched and included.
+#[derive(Debug, Clone, Default)]
+pub struct SearchResult {
+    pub matches: Vec<Stored>,
+    pub included: Vec<Stored>,
+    pub total: Option<u64>,
+    /// The cursor for the next page (`_page`), if any.
+    pub next: Option<String>,
+    /// Parameters ignored under lenient handling.
+    pub ignored: Vec<String>,
+    pub summary_count: bool,
+}
+
+/// Tunables of the service layer.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub default_count: usize,
+    pub max_count: usize,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            default_count: 20,
+            max_count: 1000,
+        }
+    }
+}
+
+/// The clinical data repository.
+#[derive(Clone)]
+pub struct Service {
+    store: Arc<dyn Store>,
+    config: Config,
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>, config: Config) -> Service {
+        Service { store, config }
+    }
+
+    /// `POST [type]`, with `If-None-Exist` as raw query pairs.
+    pub fn create(
+        &self,
+        _caller: &Caller,
+        resource_type: &str,
+        body: &[u8],
+        if_none_exist: Option<&[(String, String)]>,
+    ) -> Result<Written, Error> {
+        let resource = self.parse_resource(resource_type, body)?;
+        let if_none_exist = if_none_exist
+            .map(|pairs| self.condition(resource_type, pairs))
+            .transpose()?;
+        self.write_one(WriteOp::Create {
+            resource,
+            if_none_exist,
+        })
+    }
+
+    /// `PUT [type]/[id]`: update, or create with the client's id.
+    pub fn update(
+        &self,
+        _caller: &Caller,
+        resource_type: &str,
+        id: &str,
+        body: &[u8],
+        if_match: Option<&str>,
+    ) -> Result<Written, Error> {
+        if !fhir::is_valid_id(id) {
+            return Err(Error::InvalidId);
+        }
+        let resource = self.parse_resource(resource_type, body)?;
+        match resource.get("id").and_then(Value::as_str) {
+            None => return Err(Error::MissingId),
+            Some(body_id) if body_id != id => return Err(Error::IdMismatch),
+            Some(_) => {}
+        }
+        self.write_one(WriteOp::Update {
+            resource_type: resource_type.into(),
+            id: id.into(),
+            resource,
+            if_match: if_match.map(parse_if_match).transpose()?,
+        })
+    }
+
+    /// `PUT [type]?[search]`: update the one match, or create when none matches.
+    pub fn conditional_update(
+        &self,
+        _caller: &Caller,
+        resource_type: &str,
+        pairs: &[(String, String)],
+        body: &[u8],
+        if_match: Option<&str>,
+    ) -> Result<Written, Error> {
+        let resource = self.parse_resource(resource_type, body)?;
+        let query = self.condition(resource_type, pairs)?;
+        self.write_one(WriteOp::ConditionalUpdate {
+            query,
+            resource,
+            if_match: if_match.map(parse_if_match).transpose()?,
+        })
+    }
+
+    /// `DELETE [type]/[id]`: a new version marking the resource deleted.
+    pub fn delete(
+        &self,
+        _caller: &Caller,
+        resource_type: &str,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> Result<Option<Stored>, Error> {
+        check_type(resource_type)?;
+        let out = self.store.transact(vec![Entry {
+            full_url: None,
+            op: WriteOp::Delete {
+                resource_type: resource_type.into(),
+                id: id.into(),
+                if_match: if_match.map(parse_if_match).transpose()?,
+            },
+        }])?;
+        Ok(out.into_iter().next().and_then(|o| o.stored().cloned()))
+    }
+
+    /// `GET [type]/[id]`.
+    pub fn read(&self, _caller: &Caller, resource_type: &str, id: &str) -> Result<Stored, Error> {
+        check_type(resource_type)?;
+        match self.store.read(resource_type, id)? {
+            None => Err(Error::NotFound {
+                resource_type: resource_type.into(),
+                id: id.into(),
+            }),
+            Some(s) if s.deleted => Err(Error::Gone {
+                resource_type: resource_type.into(),
+                id: id.into(),
+            }),
+            Some(s) => Ok(s),
+        }
+    }
+
+    /// `GET [type]/[id]/_history/[vid]`.
+    pub fn vread(
+        &self,
+        _caller: &Caller,
+        resource_type: &str,
+        id: &str,
+        version: &str,
+    ) -> Result<Stored, Error> {
+        check_type(resource_type)?;
+        let not_found = || Error::NotFound {
+            resource_type: resource_type.into(),
+            id: format!("{id}/_history/{version}"),
+        };
+        let version: u64 = version.parse().map_err(|_| not_found())?;
+        match self.store.vread(resource_type, id, version)? {
+            None => Err(not_found()),
+            Some(s) if s.deleted => Err(Error::Gone {
+                resource_type: resource_type.into(),
+                id: id.into(),
+            }),
+            Some(s) => Ok(s),
+        }
+    }
+
+    /// `GET [type]?[search]`.
+    pub fn search(
+        &self,
+        _caller: &Caller,
+        resource_type: &str,
+        pairs: &[(String, String)],
+        lenient: bool,
+    ) -> Result<SearchResult, Error> {
+        check_type(resource_type)?;
+        let mut query = parse_query(resource_type, pairs, lenient).map_err(Error::BadSearch)?;
+        self.clamp_count(&mut query);
+        let page = self.store.search(&query)?;
+        Ok(SearchResult {
+            matches: page.matches,
+            included: page.included,
+            total: page.total,
+            next: page.next,
+            ignored: query.ignored,
+            summary_count: query.summary_count,
+        })
+    }
+
+    /// `GET [type]/[id]/_history`, `GET [type]/_history`, `GET /_history`.
+    pub fn history(
+        &self,
+        _caller: &Caller,
+        scope: &HistoryScope,
+        count: Option<usize>,
+        page: Option<&str>,
+    ) -> Result<(Vec<Stored>, Option<String>), Error> {
+        match scope {
+            HistoryScope::System => {}
+            HistoryScope::Type(t) | HistoryScope::Instance(t, _) => check_type(t)?,
+        }
+        let count = count
+            .unwrap_or(self.config.default_count)
+            .clamp(1, self.config.max_count);
+        let h = self.store.history(scope, count, page)?;
+        if let HistoryScope::Instance(t, id) = scope
+            && h.versions.is_empty()
+            && page.is_none()
+        {
+            return Err(Error::NotFound {
+                resource_type: t.clone(),
+                id: id.clone(),
+            });
+        }
+        Ok((h.versions, h.next))
+    }
+
+    /// `GET Patient/[id]/$everything`.
+    pub fn everything(
+        &self,
+        _caller: &Caller,
+        patient_id: &str,
+        count: Option<usize>,
+        page: Option<&str>,
+    ) -> Result<SearchResult, Error> {
+        let count = count
+            .unwrap_or(self.config.max_count)
+            .clamp(1, self.config.max_count);
+        let page = self.store.everything(patient_id, count, page)?;
+        Ok(SearchResult {
+            matches: page.matches,
+            next: page.next,
+            ..SearchResult::default()
+        })
+    }
+
+    /// `POST /` with a batch or transaction Bundle; returns the response Bundle.
+    pub fn bundle(&self, caller: &Caller, body: &[u8]) -> Result<Value, Error> {
+        bundle::process(self, caller, body)
+    }
+
+    /// Writes many resources at once (the import path): each resource is validated alone;
+    /// valid ones are written in one transaction. Returns one result per input.
+    pub fn import(&self, resources: Vec<Value>) -> Vec<Result<Written, Error>> {
+        let mut results: Vec<Option<Result<Written, Error>>> = Vec::with_capacity(resources.len());
+        let mut entries = Vec::new();
+        let mut positions = Vec::new();
+        for (i, resource) in resources.into_iter().enumerate() {
+            match self.check_resource(None, &resource).and_then(|()| import_op(resource)) {
+                Ok(op) => {
+                    entries.push(Entry { full_url: None, op });
+                    positions.push(i);
+                    results.push(None);
+                }
+                Err(e) => results.push(Some(Err(e))),
+            }
+        }
+        match self.store.transact(entries.clone()) {
+            Ok(outcomes) => {
+                for (pos, outcome) in positions.into_iter().zip(outcomes) {
+                    results[pos] = Some(written(outcome));
+                }
+            }
+            Err(_) => {
+                // One bad entry spoils the batch: redo each alone so the others still land.
+                for (pos, entry) in positions.into_iter().zip(entries) {
+                    let r = self.store.transact(vec![entry]);
+                    results[pos] = Some(
+                        r.map_err(Error::from)
+                            .and_then(|mut o| written(o.remove(0))),
+                    );
+                }
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| r.expect("every position was filled"))
+            .collect()
+    }
+
+    /// The CapabilityStatement: exactly what this server serves.
+    pub fn capabilities(&self, base: &str) -> Value {
+        capability::statement(base)
+    }
+
+    pub fn stats(&self) -> Result<Stats, Error> {
+        Ok(self.store.stats()?)
+    }
+
+    /// Flushes and closes the store; later calls answer [`Error::Unavailable`].
+    pub fn close(&self) -> Result<(), Error> {
+        Ok(self.store.close()?)
+    }
+
+    // -----------------------------------------------------------------------------------------
+
+    fn write_one(&self, op: WriteOp) -> Result<Written, Error> {
+        let mut out = self.store.transact(vec![Entry { full_url: None, op }])?;
+        written(out.remove(0))
+    }
+
+    /// Parses and validates a request body for `resource_type`.
+    fn parse_resource(&self, resource_type: &str, body: &[u8]) -> Result<Value, Error> {
+        check_type(resource_type)?;
+        let resource = fhir::json::parse_object(body)?;
+        self.check_resource(Some(resource_type), &resource)?;
+        Ok(resource)
+    }
+
+    fn check_resource(&self, expected: Option<&str>, resource: &Value) -> Result<(), Error> {
+        let body_type = resource
+            .get("resourceType")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if let Some(expected) = expected
+            && body_type != expected
+        {
+            return Err(Error::TypeMismatch {
+                url: expected.into(),
+                body: if body_type.is_empty() {
+                    "resource without resourceType".into()
+                } else {
+                    body_type.into()
+                },
+            });
+        }
+        check_type(body_type)?;
+        let issues = fhir::validate::validate(resource);
+        if issues
+            .iter()
+            .any(|i| matches!(i.severity, fhir::Severity::Error | fhir::Severity::Fatal))
+        {
+            return Err(Error::Invalid(issues));
+        }
+        Ok(())
+    }
+
+    fn condition(&self, resource_type: &str, pairs: &[(String, String)]) -> Result<SearchQuery, Error> {
+        let query = parse_query(resource_type, pairs, false).map_err(Error::BadSearch)?;
+        if query.clauses.is_empty() {
+            return Err(Error::BadSearch(vec![fhir::Issue::error(
+                fhir::IssueType::Invalid,
+                "a conditional operation needs at least one search parameter",
+            )]));
+        }
+        Ok(query)
+    }
+
+    fn clamp_count(&self, query: &mut SearchQuery) {
+        let count = query.count.unwrap_or(self.config.default_count);
+        query.count = Some(count.clamp(1, self.config.max_count));
+    }
+}
+
+fn check_type(resource_type: &str) -> Result<(), Error> {
+    if fhir::is_supported_type(resource_type) {
+        Ok(())
+    } else {
+        Err(Error::UnsupportedType(resource_type.into()))
+    }
+}
+
+/// `W/"3"` or `"3"` to 3.
+fn parse_if_match(header: &str) -> Result<u64, Error> {
+    let h = header.trim();
+    let h = h.strip_prefix("W/").unwrap_or(h);
+    h.trim_matches('"').parse().map_err(|_| Error::BadIfMatch)
+}
+
+fn written(outcome: WriteOutcome) -> Result<Written, Error> {
+    Ok(match outcome {
+        WriteOutcome::Created(stored) => Written {
+            stored,
+            created: true,
+            unchanged: false,
+        },
+        WriteOutcome::Updated(stored) | WriteOutcome::Deleted(stored) => Written {
+            stored,
+            created: false,
+            unchanged: false,
+        },
+        WriteOutcome::Unchanged(stored) => Written {
+            stored,
+            created: false,
+            unchanged: true,
+        },
+        WriteOutcome::NothingToDelete => {
+            return Err(Error::Internal("nothing to delete in a write".into()));
+        }
+    })
+}
+
+/// A resource with an id is imported as an update (idempotent); without one, as a create.
+fn import_op(resource: Value) -> Result<WriteOp, Error> {
+    let resource_type = resource["resourceType"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    match resource.get("id").and_then(Value::as_str).map(str::to_string) {
+        Some(id) if fhir::is_valid_id(&id) => Ok(WriteOp::Update {
+            resource_type,
+            id,
+            resource,
+            if_match: None,
+        }),
+        Some(_) => Err(Error::InvalidId),
+        None => Ok(WriteOp::Create {
+            resource,
+            if_none_exist: None,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,889 @@
+//! The store logic, written once over any SQL [`Backend`]: versioning, history, index
+//! maintenance, conditional operations, transactions, search and paging.
+//!
+//! Every version is stored once: the current one in `resource`, older ones in `history`.
+//! Index rows describe only current versions and are diffed on update, so an update touches
+//! only the rows that changed.
+
+use crate::index;
+use crate::query::{self, COLUMNS, Cursor, SortKey, Sql};
+use crate::sql::{Backend, Row, SqlValue, Tx};
+use crate::{
+    Entry, HistoryPage, HistoryScope, SearchPage, Stats, Store, StoreError, Stored, WriteOp,
+    WriteOutcome,
+};
+use fhir::search::{IndexEntry, IndexValue, SearchQuery};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Results per page when the client does not say.
+pub const DEFAULT_COUNT: usize = 20;
+/// The most `_include`/`_revinclude` resources added to one page.
+const MAX_INCLUDED: usize = 1000;
+
+/// The store over backend `B`.
+pub struct Engine<B> {
+    backend: B,
+}
+
+impl<B: Backend> Engine<B> {
+    pub fn new(backend: B) -> Engine<B> {
+        Engine { backend }
+    }
+
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+}
+
+impl<B: Backend> Store for Engine<B> {
+    fn transact(&self, entries: Vec<Entry>) -> Result<Vec<WriteOutcome>, StoreError> {
+        self.backend.write(|tx| transact(tx, entries))
+    }
+
+    fn read(&self, resource_type: &str, id: &str) -> Result<Option<Stored>, StoreError> {
+        self.backend.read(|tx| current(tx, resource_type, id))
+    }
+
+    fn vread(
+        &self,
+        resource_type: &str,
+        id: &str,
+        version: u64,
+    ) -> Result<Option<Stored>, StoreError> {
+        self.backend.read(|tx| {
+            let Some(cur) = current(tx, resource_type, id)? else {
+                return Ok(None);
+            };
+            if cur.version == version {
+                return Ok(Some(cur));
+            }
+            let rows = tx.query(
+                "SELECT h.version, h.updated, h.deleted, h.body FROM history h \
+                 JOIN resource r ON r.rid = h.rid \
+                 WHERE r.type = $1 AND r.id = $2 AND h.version = $3",
+                &[
+                    SqlValue::Text(resource_type.into()),
+                    SqlValue::Text(id.into()),
+                    SqlValue::Int(version as i64),
+                ],
+            )?;
+            Ok(rows.into_iter().next().map(|mut row| Stored {
+                resource_type: resource_type.into(),
+                id: id.into(),
+                version: row[0].int() as u64,
+                last_updated: row[1].int(),
+                deleted: row[2].int() != 0,
+                body: std::mem::replace(&mut row[3], SqlValue::Null).into_blob().into(),
+            }))
+        })
+    }
+
+    fn search(&self, q: &SearchQuery) -> Result<SearchPage, StoreError> {
+        self.backend.read(|tx| search(tx, q))
+    }
+
+    fn history(
+        &self,
+        scope: &HistoryScope,
+        count: usize,
+        page: Option<&str>,
+    ) -> Result<HistoryPage, StoreError> {
+        self.backend.read(|tx| history(tx, scope, count, page))
+    }
+
+    fn everything(
+        &self,
+        patient_id: &str,
+        count: usize,
+        page: Option<&str>,
+    ) -> Result<SearchPage, StoreError> {
+        self.backend.read(|tx| everything(tx, patient_id, count, page))
+    }
+
+    fn stats(&self) -> Result<Stats, StoreError> {
+        let (resources, versions) = self.backend.read(|tx| {
+            let r = tx.query("SELECT COUNT(*) FROM resource WHERE deleted = 0", &[])?;
+            let h = tx.query("SELECT COUNT(*) FROM history", &[])?;
+            let all = tx.query("SELECT COUNT(*) FROM resource", &[])?;
+            Ok((r[0][0].int() as u64, (h[0][0].int() + all[0][0].int()) as u64))
+        })?;
+        Ok(Stats {
+            resources,
+            versions,
+            bytes_on_disk: self.backend.bytes_on_disk()?,
+        })
+    }
+
+    fn close(&self) -> Result<(), StoreError> {
+        self.backend.close()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writes
+
+/// What a transaction entry resolved to before anything is written.
+enum Plan {
+    Put {
+        resource_type: String,
+        id: String,
+        resource: Value,
+        if_match: Option<u64>,
+    },
+    Existing(Stored),
+    Delete {
+        resource_type: String,
+        id: String,
+        if_match: Option<u64>,
+    },
+}
+
+fn transact(tx: &mut dyn Tx, entries: Vec<Entry>) -> Result<Vec<WriteOutcome>, StoreError> {
+    let wrap = |index: usize| move |e: StoreError| StoreError::Entry {
+        index,
+        source: Box::new(e),
+    };
+    let single = entries.len() == 1;
+    let mut urls: HashMap<String, String> = HashMap::new();
+    let mut plans = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.into_iter().enumerate() {
+        let plan = resolve(tx, entry.op).map_err(|e| if single { e } else { wrap(i)(e) })?;
+        if let (Some(url), Plan::Put { resource_type, id, .. }) = (&entry.full_url, &plan) {
+            urls.insert(url.clone(), format!("{resource_type}/{id}"));
+        }
+        if let (Some(url), Plan::Existing(s)) = (&entry.full_url, &plan) {
+            urls.insert(url.clone(), format!("{}/{}", s.resource_type, s.id));
+        }
+        plans.push(plan);
+    }
+    if !urls.is_empty() {
+        for plan in &mut plans {
+            if let Plan::Put { resource, .. } = plan {
+                rewrite_references(resource, &urls);
+            }
+        }
+    }
+    // FHIR's transaction order: deletes, then creates and updates.
+    let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; plans.len()];
+    let now = now_ms();
+    for pass in [true, false] {
+        for (i, plan) in plans.iter_mut().enumerate() {
+            let is_delete = matches!(plan, Plan::Delete { .. });
+            if is_delete != pass {
+                continue;
+            }
+            let outcome = match plan {
+                Plan::Existing(s) => Ok(WriteOutcome::Unchanged(s.clone())),
+                Plan::Delete {
+                    resource_type,
+                    id,
+                    if_match,
+                } => delete(tx, resource_type, id, *if_match, now),
+                Plan::Put {
+                    resource_type,
+                    id,
+                    resource,
+                    if_match,
+                } => put(tx, resource_type, id, std::mem::take(resource), *if_match, now),
+            };
+            outcomes[i] = Some(outcome.map_err(|e| if single { e } else { wrap(i)(e) })?);
+        }
+    }
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.expect("every plan ran in one of the two passes"))
+        .collect())
+}
+
+fn resolve(tx: &mut dyn Tx, op: WriteOp) -> Result<Plan, StoreError> {
+    match op {
+        WriteOp::Create {
+            resource,
+            if_none_exist,
+        } => {
+            let resource_type = type_of(&resource)?;
+            if let Some(q) = if_none_exist {
+                tx.lock(guard_key(&q))?;
+                let found = matching(tx, &q, 2)?;
+                match found.len() {
+                    0 => {}
+                    1 => return Ok(Plan::Existing(found.into_iter().next().expect("one match"))),
+                    n => {
+                        return Err(StoreError::MultipleMatches {
+                            resource_type,
+                            count: n,
+                        });
+                    }
+                }
+            }
+            Ok(Plan::Put {
+                resource_type,
+                id: uuid::Uuid::new_v4().to_string(),
+                resource,
+                if_match: None,
+            })
+        }
+        WriteOp::Update {
+            resource_type,
+            id,
+            resource,
+            if_match,
+        } => Ok(Plan::Put {
+            resource_type,
+            id,
+            resource,
+            if_match,
+        }),
+        WriteOp::ConditionalUpdate {
+            query,
+            resource,
+            if_match,
+        } => {
+            let resource_type = type_of(&resource)?;
+            tx.lock(guard_key(&query))?;
+            let found = matching(tx, &query, 2)?;
+            let id = match found.len() {
+                0 => resource
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                1 => found[0].id.clone(),
+                n => {
+                    return Err(StoreError::MultipleMatches {
+                        resource_type,
+                        count: n,
+                    });
+                }
+            };
+            Ok(Plan::Put {
+                resource_type,
+                id,
+                resource,
+                if_match,
+            })
+        }
+        WriteOp::Delete {
+            resource_type,
+            id,
+            if_match,
+        } => Ok(Plan::Delete {
+            resource_type,
+            id,
+            if_match,
+        }),
+    }
+}
+
+fn put(
+    tx: &mut dyn Tx,
+    resource_type: &str,
+    id: &str,
+    mut resource: Value,
+    if_match: Option<u64>,
+    now: i64,
+) -> Result<WriteOutcome, StoreError> {
+    let existing = locate(tx, resource_type, id)?;
+    let current_version = existing.as_ref().map_or(0, |e| e.version);
+    if let Some(expected) = if_match
+        && expected != current_version
+    {
+        return Err(StoreError::VersionConflict {
+            resource_type: resource_type.into(),
+            id: id.into(),
+            expected,
+            current: current_version,
+        });
+    }
+    resource["id"] = Value::String(id.to_string());
+    let old_entries: Option<Vec<IndexEntry>> = match &existing {
+        Some(e) if !e.deleted => {
+            let old: Value = serde_json::from_slice(&e.body)
+                .map_err(|e| StoreError::Database(format!("stored body unreadable: {e}")))?;
+            if same_content(&old, &resource) {
+                return Ok(WriteOutcome::Unchanged(e.stored(resource_type, id)));
+            }
+            Some(fhir::search::extract(&old))
+        }
+        _ => None,
+    };
+    let version = current_version + 1;
+    set_meta(&mut resource, version, now);
+    let body = serde_json::to_vec(&resource)
+        .map_err(|e| StoreError::Database(format!("serializing a resource failed: {e}")))?;
+    let new_entries = fhir::search::extract(&resource);
+    let seq = tx.next_seq()?;
+    let rid = match &existing {
+        Some(e) => {
+            archive(tx, e.rid)?;
+            tx.execute(
+                "UPDATE resource SET version = $1, seq = $2, updated = $3, deleted = 0, body = $4 \
+                 WHERE rid = $5",
+                &[
+                    SqlValue::Int(version as i64),
+                    SqlValue::Int(seq),
+                    SqlValue::Int(now),
+                    SqlValue::Blob(body.clone()),
+                    SqlValue::Int(e.rid),
+                ],
+            )?;
+            e.rid
+        }
+        None => {
+            let rows = tx.query(
+                "INSERT INTO resource(type, id, version, seq, updated, deleted, body) \
+                 VALUES ($1, $2, $3, $4, $5, 0, $6) RETURNING rid",
+                &[
+                    SqlValue::Text(resource_type.into()),
+                    SqlValue::Text(id.into()),
+                    SqlValue::Int(version as i64),
+                    SqlValue::Int(seq),
+                    SqlValue::Int(now),
+                    SqlValue::Blob(body.clone()),
+                ],
+            )?;
+            rows[0][0].int()
+        }
+    };
+    reindex(
+        tx,
+        resource_type,
+        id,
+        rid,
+        old_entries.as_deref(),
+        Some(&new_entries),
+    )?;
+    let stored = Stored {
+        resource_type: resource_type.into(),
+        id: id.into(),
+        version,
+        last_updated: now,
+        deleted: false,
+        body: body.into(),
+    };
+    Ok(if current_version == 0 || existing.as_ref().is_some_and(|e| e.deleted) {
+        WriteOutcome::Created(stored)
+    } else {
+        WriteOutcome::Updated(stored)
+    })
+}
+
+fn delete(
+    tx: &mut dyn Tx,
+    resource_type: &str,
+    id: &str,
+    if_match: Option<u64>,
+    now: i64,
+) -> Result<WriteOutcome, StoreError> {
+    let Some(existing) = locate(tx, resource_type, id)? else {
+        return Ok(WriteOutcome::NothingToDelete);
+    };
+    if let Some(expected) = if_match
+        && expected != existing.version
+    {
+        return Err(StoreError::VersionConflict {
+            resource_type: resource_type.into(),
+            id: id.into(),
+            expected,
+            current: existing.version,
+        });
+    }
+    if existing.deleted {
+        return Ok(WriteOutcome::NothingToDelete);
+    }
+    let old: Value = serde_json::from_slice(&existing.body)
+        .map_err(|e| StoreError::Database(format!("stored body unreadable: {e}")))?;
+    let old_entries = fhir::search::extract(&old);
+    archive(tx, existing.rid)?;
+    let seq = tx.next_seq()?;
+    let version = existing.version + 1;
+    tx.execute(
+        "UPDATE resource SET version = $1, seq = $2, updated = $3, deleted = 1, body = $4 \
+         WHERE rid = $5",
+        &[
+            SqlValue::Int(version as i64),
+            SqlValue::Int(seq),
+            SqlValue::Int(now),
+            SqlValue::Blob(Vec::new()),
+            SqlValue::Int(existing.rid),
+        ],
+    )?;
+    reindex(
+        tx,
+        resource_type,
+        id,
+        existing.rid,
+        Some(&old_entries),
+        None,
+    )?;
+    Ok(WriteOutcome::Deleted(Stored {
+        resource_type: resource_type.into(),
+        id: id.into(),
+        version,
+        last_updated: now,
+        deleted: true,
+        body: Arc::from(Vec::new()),
+    }))
+}
+
+/// Moves the current version of `rid` into history.
+fn archive(tx: &mut dyn Tx, rid: i64) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO history(seq, rid, version, updated, deleted, body) \
+         SELECT seq, rid, version, updated, deleted, body FROM resource WHERE rid = $1",
+        &[SqlValue::Int(rid)],
+    )?;
+    Ok(())
+}
+
+/// Brings the index rows and compartment memberships of `rid` from `old` to `new`.
+fn reindex(
+    tx: &mut dyn Tx,
+    resource_type: &str,
+    id: &str,
+    rid: i64,
+    old: Option<&[IndexEntry]>,
+    new: Option<&[IndexEntry]>,
+) -> Result<(), StoreError> {
+    let old_rows = index::rows(resource_type, old.unwrap_or_default());
+    let new_rows = index::rows(resource_type, new.unwrap_or_default());
+    for row in old_rows.iter().filter(|r| !new_rows.contains(r)) {
+        let (sql, params) = index::delete(row, rid);
+        tx.execute(sql, &params)?;
+    }
+    for row in new_rows.iter().filter(|r| !old_rows.contains(r)) {
+        let (sql, params) = index::insert(row, rid);
+        tx.execute(sql, &params)?;
+    }
+    let old_pids = old.map_or(Vec::new(), |e| compartment_of(resource_type, id, e));
+    let new_pids = new.map_or(Vec::new(), |e| compartment_of(resource_type, id, e));
+    for pid in old_pids.iter().filter(|p| !new_pids.contains(p)) {
+        tx.execute(
+            "DELETE FROM compartment WHERE pid = $1 AND rid = $2",
+            &[SqlValue::Text(pid.clone()), SqlValue::Int(rid)],
+        )?;
+    }
+    for pid in new_pids.iter().filter(|p| !old_pids.contains(p)) {
+        tx.execute(
+            "INSERT INTO compartment(pid, rid) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[SqlValue::Text(pid.clone()), SqlValue::Int(rid)],
+        )?;
+    }
+    Ok(())
+}
+
+fn compartment_of(resource_type: &str, id: &str, entries: &[IndexEntry]) -> Vec<String> {
+    index::compartment_patients(resource_type, id, entries)
+}
+
+/// Whether two versions differ only in `meta.versionId` and `meta.lastUpdated`.
+fn same_content(old: &Value, new: &Value) -> bool {
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(meta) = v.get_mut("meta").and_then(Value::as_object_mut) {
+            meta.remove("versionId");
+            meta.remove("lastUpdated");
+            if meta.is_empty() {
+                v.as_object_mut().map(|o| o.remove("meta"));
+            }
+        }
+        v
+    };
+    strip(old) == strip(new)
+}
+
+fn set_meta(resource: &mut Value, version: u64, now: i64) {
+    let Some(obj) = resource.as_object_mut() else {
+        return;
+    };
+    let meta = obj
+        .entry("meta")
+        .or_insert_with(|| Value::Object(Default::default()));
+    if !meta.is_object() {
+        *meta = Value::Object(Default::default());
+    }
+    meta["versionId"] = Value::String(version.to_string());
+    meta["lastUpdated"] = Value::String(fhir::time::format_instant(now));
+}
+
+/// Replaces references to transaction `fullUrl`s with the ids they resolved to.
+fn rewrite_references(v: &mut Value, urls: &HashMap<String, String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map.iter_mut() {
+                if k == "reference"
+                    && let Value::String(s) = child
+                    && let Some(target) = urls.get(s.as_str())
+                {
+                    *s = target.clone();
+                } else {
+                    rewrite_references(child, urls);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| rewrite_references(i, urls)),
+        _ => {}
+    }
+}
+
+fn type_of(resource: &Value) -> Result<String, StoreError> {
+    resource
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| StoreError::Database("resource without resourceType".into()))
+}
+
+fn guard_key(q: &SearchQuery) -> i64 {
+    index::fnv(&[&q.resource_type, &format!("{:?}", q.clauses)])
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads
+
+/// The current row of a resource, for writing.
+struct Located {
+    rid: i64,
+    version: u64,
+    updated: i64,
+    deleted: bool,
+    body: Vec<u8>,
+}
+
+impl Located {
+    fn stored(&self, resource_type: &str, id: &str) -> Stored {
+        Stored {
+            resource_type: resource_type.into(),
+            id: id.into(),
+            version: self.version,
+            last_updated: self.updated,
+            deleted: self.deleted,
+            body: self.body.clone().into(),
+        }
+    }
+}
+
+fn locate(tx: &mut dyn Tx, resource_type: &str, id: &str) -> Result<Option<Located>, StoreError> {
+    let rows = tx.query(
+        "SELECT rid, version, updated, deleted, body FROM resource WHERE type = $1 AND id = $2",
+        &[SqlValue::Text(resource_type.into()), SqlValue::Text(id.into())],
+    )?;
+    Ok(rows.into_iter().next().map(|mut row| Located {
+        rid: row[0].int(),
+        version: row[1].int() as u64,
+        updated: row[2].int(),
+        deleted: row[3].int() != 0,
+        body: std::mem::replace(&mut row[4], SqlValue::Null).into_blob(),
+    }))
+}
+
+fn current(tx: &mut dyn Tx, resource_type: &str, id: &str) -> Result<Option<Stored>, StoreError> {
+    Ok(locate(tx, resource_type, id)?.map(|l| {
+        let Located {
+            version,
+            updated,
+            deleted,
+            body,
+            ..
+        } = l;
+        Stored {
+            resource_type: resource_type.into(),
+            id: id.into(),
+            version,
+            last_updated: updated,
+            deleted,
+            body: body.into(),
+        }
+    }))
+}
+
+/// A row selected with [`COLUMNS`] (plus optional trailing columns) as a [`Stored`].
+fn stored_from(row: &mut Row) -> Stored {
+    Stored {
+        resource_type: row[1].text().to_string(),
+        id: row[2].text().to_string(),
+        version: row[3].int() as u64,
+        last_updated: row[4].int(),
+        deleted: row[5].int() != 0,
+        body: std::mem::replace(&mut row[6], SqlValue::Null).into_blob().into(),
+    }
+}
+
+/// Up to `limit` current resources matching `q` (for conditional operations).
+fn matching(tx: &mut dyn Tx, q: &SearchQuery, limit: usize) -> Result<Vec<Stored>, StoreError> {
+    let mut sql = Sql::default();
+    let conds = query::conditions(&mut sql, q);
+    let limit = sql.bind(SqlValue::Int(limit as i64));
+    sql.text = format!("SELECT {COLUMNS} FROM resource r WHERE {conds} ORDER BY r.rid LIMIT {limit}");
+    let rows = tx.query(&sql.text, &sql.params)?;
+    Ok(rows.into_iter().map(|mut r| stored_from(&mut r)).collect())
+}
+
+fn search(tx: &mut dyn Tx, q: &SearchQuery) -> Result<SearchPage, StoreError> {
+    let cursor = q.page.as_deref().map(Cursor::decode).transpose()?;
+    let mut page = SearchPage::default();
+    if q.summary_count || q.total_accurate {
+        let mut sql = Sql::default();
+        let conds = query::conditions(&mut sql, q);
+        sql.text = format!("SELECT COUNT(*) FROM resource r WHERE {conds}");
+        page.total = Some(tx.query(&sql.text, &sql.params)?[0][0].int() as u64);
+        if q.summary_count {
+            return Ok(page);
+        }
+    }
+    let count = q.count.unwrap_or(DEFAULT_COUNT);
+    let snapshot = match &cursor {
+        Some(c) => c.snapshot,
+        None => tx.query("SELECT COALESCE(MAX(rid), 0) FROM resource", &[])?[0][0].int(),
+    };
+    let mut sql = Sql::default();
+    let conds = query::conditions(&mut sql, q);
+    let snap = sql.bind(SqlValue::Int(snapshot));
+    let sort = query::sort_key(&mut sql, q);
+    let mut text = format!("SELECT {COLUMNS}");
+    if let Some((expr, _, _)) = &sort {
+        text.push_str(&format!(", {expr} AS k"));
+    }
+    text.push_str(&format!(" FROM resource r WHERE {conds} AND r.rid <= {snap}"));
+    if let Some(c) = &cursor {
+        let rid = sql.bind(SqlValue::Int(c.rid));
+        match (&sort, &c.key) {
+            (None, _) => text.push_str(&format!(" AND r.rid > {rid}")),
+            (Some((expr, desc, _)), Some(key)) => {
+                let k = sql.bind(match key {
+                    SortKey::Int(i) => SqlValue::Int(*i),
+                    SortKey::Text(t) => SqlValue::Text(t.clone()),
+                });
+                let k2 = sql.bind(match key {
+                    SortKey::Int(i) => SqlValue::Int(*i),
+                    SortKey::Text(t) => SqlValue::Text(t.clone()),
+                });
+                let op = if *desc { "<" } else { ">" };
+                text.push_str(&format!(
+                    " AND ({expr} {op} {k} OR ({expr} = {k2} AND r.rid > {rid}))"
+                ));
+            }
+            (Some(_), None) => return Err(StoreError::BadCursor),
+        }
+    }
+    let limit = sql.bind(SqlValue::Int(count as i64 + 1));
+    match &sort {
+        Some((_, desc, _)) => text.push_str(&format!(
+            " ORDER BY k {}, r.rid LIMIT {limit}",
+            if *desc { "DESC" } else { "ASC" }
+        )),
+        None => text.push_str(&format!(" ORDER BY r.rid LIMIT {limit}")),
+    }
+    sql.text = text;
+    let mut rows = tx.query(&sql.text, &sql.params)?;
+    if rows.len() > count {
+        rows.truncate(count);
+        let last = rows.last().expect("count >= 1 rows are left");
+        let key = sort.as_ref().map(|(_, _, is_text)| {
+            if *is_text {
+                SortKey::Text(last[7].text().to_string())
+            } else {
+                SortKey::Int(last[7].int())
+            }
+        });
+        page.next = Some(
+            Cursor {
+                snapshot,
+                key,
+                rid: last[0].int(),
+            }
+            .encode(),
+        );
+    } else if cursor.is_none() && page.total.is_none() {
+        page.total = Some(rows.len() as u64);
+    }
+    page.matches = rows.into_iter().map(|mut r| stored_from(&mut r)).collect();
+    include(tx, q, &mut page)?;
+    Ok(page)
+}
+
+/// Adds `_include` targets and `_revinclude` sources of the page's matches.
+fn include(tx: &mut dyn Tx, q: &SearchQuery, page: &mut SearchPage) -> Result<(), StoreError> {
+    if q.include.is_empty() && q.revinclude.is_empty() || page.matches.is_empty() {
+        return Ok(());
+    }
+    let mut seen: Vec<(String, String)> = page
+        .matches
+        .iter()
+        .map(|s| (s.resource_type.clone(), s.id.clone()))
+        .collect();
+    let mut targets: Vec<(String, String)> = Vec::new();
+    for inc in &q.include {
+        for m in &page.matches {
+            let Ok(v) = serde_json::from_slice::<Value>(&m.body) else {
+                continue;
+            };
+            for e in fhir::search::extract(&v) {
+                if e.param != inc.param {
+                    continue;
+                }
+                if let IndexValue::Reference { target_type, id } = e.value
+                    && inc.target_type.as_ref().is_none_or(|t| *t == target_type)
+                    && !targets.contains(&(target_type.clone(), id.clone()))
+                {
+                    targets.push((target_type, id));
+                }
+            }
+        }
+    }
+    for (t, id) in targets {
+        if page.included.len() >= MAX_INCLUDED || seen.contains(&(t.clone(), id.clone())) {
+            continue;
+        }
+        if let Some(s) = current(tx, &t, &id)?
+            && !s.deleted
+        {
+            seen.push((t, id));
+            page.included.push(s);
+        }
+    }
+    for rev in &q.revinclude {
+        let refs: Vec<String> = page
+            .matches
+            .iter()
+            .filter(|m| rev.target_type.as_ref().is_none_or(|t| *t == m.resource_type))
+            .map(|m| format!("{}/{}", m.resource_type, m.id))
+            .collect();
+        if refs.is_empty() {
+            continue;
+        }
+        let mut sql = Sql::default();
+        let sp = sql.bind(SqlValue::Int(index::sp(&rev.source_type, &rev.param)));
+        let list: Vec<String> = refs.into_iter().map(|r| sql.bind(SqlValue::Text(r))).collect();
+        let limit = sql.bind(SqlValue::Int(MAX_INCLUDED as i64));
+        sql.text = format!(
+            "SELECT {COLUMNS} FROM ix_ref x JOIN resource r ON r.rid = x.rid \
+             WHERE x.sp = {sp} AND x.target IN ({}) AND r.deleted = 0 ORDER BY r.rid LIMIT {limit}",
+            list.join(", ")
+        );
+        for mut row in tx.query(&sql.text, &sql.params)? {
+            let s = stored_from(&mut row);
+            let key = (s.resource_type.clone(), s.id.clone());
+            if !seen.contains(&key) && page.included.len() < MAX_INCLUDED {
+                seen.push(key);
+                page.included.push(s);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn everything(
+    tx: &mut dyn Tx,
+    patient_id: &str,
+    count: usize,
+    page: Option<&str>,
+) -> Result<SearchPage, StoreError> {
+    let cursor = page.map(Cursor::decode).transpose()?;
+    let mut out = SearchPage::default();
+    let patient = current(tx, "Patient", patient_id)?.filter(|p| !p.deleted);
+    let Some(patient) = patient else {
+        return Err(StoreError::NotFound {
+            resource_type: "Patient".into(),
+            id: patient_id.into(),
+        });
+    };
+    let after = cursor.as_ref().map_or(0, |c| c.rid);
+    if cursor.is_none() {
+        out.matches.push(patient);
+    }
+    let rows = tx.query(
+        &format!(
+            "SELECT {COLUMNS} FROM compartment c JOIN resource r ON r.rid = c.rid \
+             WHERE c.pid = $1 AND r.deleted = 0 AND r.type <> 'Patient' AND r.rid > $2 \
+             ORDER BY r.rid LIMIT $3"
+        ),
+        &[
+            SqlValue::Text(patient_id.into()),
+            SqlValue::Int(after),
+            SqlValue::Int(count as i64 + 1),
+        ],
+    )?;
+    let mut rows = rows;
+    if rows.len() > count {
+        rows.truncate(count);
+        out.next = Some(
+            Cursor {
+                snapshot: 0,
+                key: None,
+                rid: rows.last().expect("count >= 1 rows are left")[0].int(),
+            }
+            .encode(),
+        );
+    }
+    out.matches
+        .extend(rows.into_iter().map(|mut r| stored_from(&mut r)));
+    Ok(out)
+}
+
+fn history(
+    tx: &mut dyn Tx,
+    scope: &HistoryScope,
+    count: usize,
+    page: Option<&str>,
+) -> Result<HistoryPage, StoreError> {
+    let before = match page {
+        Some(p) => Cursor::decode(p)?.rid,
+        None => i64::MAX,
+    };
+    let mut sql = Sql::default();
+    let (filter_r, filter_h) = match scope {
+        HistoryScope::System => (String::new(), String::new()),
+        HistoryScope::Type(t) => {
+            let a = sql.bind(SqlValue::Text(t.clone()));
+            let b = sql.bind(SqlValue::Text(t.clone()));
+            (format!(" AND r.type = {a}"), format!(" AND r.type = {b}"))
+        }
+        HistoryScope::Instance(t, id) => {
+            let a = sql.bind(SqlValue::Text(t.clone()));
+            let b = sql.bind(SqlValue::Text(id.clone()));
+            let c = sql.bind(SqlValue::Text(t.clone()));
+            let d = sql.bind(SqlValue::Text(id.clone()));
+            (
+                format!(" AND r.type = {a} AND r.id = {b}"),
+                format!(" AND r.type = {c} AND r.id = {d}"),
+            )
+        }
+    };
+    let b1 = sql.bind(SqlValue::Int(before));
+    let b2 = sql.bind(SqlValue::Int(before));
+    let limit = sql.bind(SqlValue::Int(count as i64 + 1));
+    sql.text = format!(
+        "SELECT seq, type, id, version, updated, deleted, body FROM (\
+           SELECT r.seq, r.type, r.id, r.version, r.updated, r.deleted, r.body \
+             FROM resource r WHERE r.seq < {b1}{filter_r} \
+           UNION ALL \
+           SELECT h.seq, r.type, r.id, h.version, h.updated, h.deleted, h.body \
+             FROM history h JOIN resource r ON r.rid = h.rid WHERE h.seq < {b2}{filter_h}\
+         ) AS v ORDER BY seq DESC LIMIT {limit}"
+    );
+    let mut rows = tx.query(&sql.text, &sql.params)?;
+    let mut out = HistoryPage::default();
+    if rows.len() > count {
+        rows.truncate(count);
+        out.next = Some(
+            Cursor {
+                snapshot: 0,
+                key: None,
+                rid: rows.last().expect("count >= 1 rows are left")[0].int(),
+            }
+            .encode(),
+        );
+    }
+    out.versions = rows.into_iter().map(|mut r| stored_from(&mut r)).collect();
+    Ok(out)
+}

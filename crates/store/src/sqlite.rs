@@ -1,0 +1,277 @@
+//! The embedded backend: one SQLite database file in the data directory, in WAL mode with
+//! full fsync on commit (an acknowledged write survives a crash or power loss). One writer
+//! connection serializes writes; readers take pooled connections and read a snapshot.
+
+use crate::StoreError;
+use crate::sql::{Backend, Dialect, Row, SqlValue, Tx};
+use rusqlite::types::{ToSqlOutput, Value as Lite, ValueRef};
+use rusqlite::{Connection, OpenFlags, ToSql, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS resource (
+    rid INTEGER PRIMARY KEY,
+    type TEXT NOT NULL,
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    deleted INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    UNIQUE (type, id)
+);
+CREATE INDEX IF NOT EXISTS resource_type ON resource (type);
+CREATE INDEX IF NOT EXISTS resource_updated ON resource (type, updated);
+CREATE INDEX IF NOT EXISTS resource_seq ON resource (seq);
+CREATE TABLE IF NOT EXISTS history (
+    seq INTEGER PRIMARY KEY,
+    rid INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    deleted INTEGER NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_rid ON history (rid, version);
+CREATE TABLE IF NOT EXISTS ix_token (
+    sp INTEGER NOT NULL, h INTEGER NOT NULL, rid INTEGER NOT NULL,
+    PRIMARY KEY (sp, h, rid)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ix_string (
+    sp INTEGER NOT NULL, v TEXT NOT NULL, rid INTEGER NOT NULL,
+    PRIMARY KEY (sp, v, rid)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ix_date (
+    sp INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL, rid INTEGER NOT NULL,
+    PRIMARY KEY (sp, lo, hi, rid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ix_date_rid ON ix_date (rid, sp);
+CREATE TABLE IF NOT EXISTS ix_number (
+    sp INTEGER NOT NULL, v REAL NOT NULL, u INTEGER NOT NULL, rid INTEGER NOT NULL,
+    PRIMARY KEY (sp, v, u, rid)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ix_ref (
+    sp INTEGER NOT NULL, target TEXT NOT NULL, rid INTEGER NOT NULL,
+    PRIMARY KEY (sp, target, rid)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS compartment (
+    pid TEXT NOT NULL, rid INTEGER NOT NULL,
+    PRIMARY KEY (pid, rid)
+) WITHOUT ROWID;
+"#;
+
+/// The embedded SQLite backend.
+pub struct Sqlite {
+    path: PathBuf,
+    writer: Mutex<Option<Connection>>,
+    readers: Mutex<Vec<Connection>>,
+    seq: AtomicI64,
+    closed: AtomicBool,
+}
+
+impl Sqlite {
+    /// Opens (creating if needed) the store in directory `dir`.
+    pub fn open(dir: &Path) -> Result<Sqlite, StoreError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Database(format!("cannot create {}: {e}", dir.display())))?;
+        let path = dir.join("yilian.db");
+        let conn = connect(&path)?;
+        conn.execute_batch(SCHEMA).map_err(db)?;
+        let seq: i64 = conn
+            .query_row(
+                "SELECT MAX(COALESCE((SELECT MAX(seq) FROM resource), 0), \
+                            COALESCE((SELECT MAX(seq) FROM history), 0))",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        Ok(Sqlite {
+            path,
+            writer: Mutex::new(Some(conn)),
+            readers: Mutex::new(Vec::new()),
+            seq: AtomicI64::new(seq),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    fn reader(&self) -> Result<Connection, StoreError> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(StoreError::Closed);
+        }
+        let pooled = self.readers.lock().expect("reader pool lock poisoned").pop();
+        match pooled {
+            Some(c) => Ok(c),
+            None => connect(&self.path),
+        }
+    }
+}
+
+impl Backend for Sqlite {
+    fn write<R>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let mut guard = self.writer.lock().expect("writer lock poisoned");
+        let conn = guard.as_mut().ok_or(StoreError::Closed)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let start_seq = self.seq.load(Ordering::SeqCst);
+        let mut t = LiteTx {
+            tx: &tx,
+            seq: &self.seq,
+        };
+        match f(&mut t) {
+            Ok(r) => {
+                tx.commit().map_err(db)?;
+                Ok(r)
+            }
+            Err(e) => {
+                // Dropping the transaction rolls it back; the sequence may keep its gap.
+                drop(tx);
+                let _ = start_seq;
+                Err(e)
+            }
+        }
+    }
+
+    fn read<R>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let mut conn = self.reader()?;
+        let result = {
+            let tx = conn.transaction().map_err(db)?;
+            let mut t = LiteTx {
+                tx: &tx,
+                seq: &self.seq,
+            };
+            let r = f(&mut t);
+            tx.finish().map_err(db)?;
+            r
+        };
+        self.readers
+            .lock()
+            .expect("reader pool lock poisoned")
+            .push(conn);
+        result
+    }
+
+    fn bytes_on_disk(&self) -> Result<u64, StoreError> {
+        let mut total = 0;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = self.path.clone().into_os_string();
+            p.push(suffix);
+            total += std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+        }
+        Ok(total)
+    }
+
+    fn close(&self) -> Result<(), StoreError> {
+        self.closed.store(true, Ordering::SeqCst);
+        self.readers.lock().expect("reader pool lock poisoned").clear();
+        let mut guard = self.writer.lock().expect("writer lock poisoned");
+        if let Some(conn) = guard.take() {
+            conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+                .map_err(db)?;
+            conn.close().map_err(|(_, e)| db(e))?;
+        }
+        Ok(())
+    }
+}
+
+struct LiteTx<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+    seq: &'a AtomicI64,
+}
+
+impl Tx for LiteTx<'_> {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, StoreError> {
+        let mut stmt = self.tx.prepare_cached(&numbered(sql)).map_err(db)?;
+        let n = stmt
+            .execute(rusqlite::params_from_iter(params.iter().map(Param)))
+            .map_err(db)?;
+        Ok(n as u64)
+    }
+
+    fn query(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<Row>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(&numbered(sql)).map_err(db)?;
+        let width = stmt.column_count();
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params.iter().map(Param)))
+            .map_err(db)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(db)? {
+            let mut values = Vec::with_capacity(width);
+            for i in 0..width {
+                values.push(match row.get_ref(i).map_err(db)? {
+                    ValueRef::Null => SqlValue::Null,
+                    ValueRef::Integer(i) => SqlValue::Int(i),
+                    ValueRef::Real(r) => SqlValue::Real(r),
+                    ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => SqlValue::Blob(b.to_vec()),
+                });
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+
+    fn lock(&mut self, _key: i64) -> Result<(), StoreError> {
+        // The single writer connection already serializes every write transaction.
+        Ok(())
+    }
+
+    fn next_seq(&mut self) -> Result<i64, StoreError> {
+        Ok(self.seq.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+}
+
+struct Param<'a>(&'a SqlValue);
+
+impl ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            SqlValue::Null => ToSqlOutput::Owned(Lite::Null),
+            SqlValue::Int(i) => ToSqlOutput::Owned(Lite::Integer(*i)),
+            SqlValue::Real(r) => ToSqlOutput::Owned(Lite::Real(*r)),
+            SqlValue::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+            SqlValue::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        })
+    }
+}
+
+/// `$3` → `?3`: SQLite's explicitly numbered parameters, so the order of appearance in the
+/// statement does not matter.
+fn numbered(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(db)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA busy_timeout = 10000;
+         PRAGMA cache_size = -65536;
+         PRAGMA temp_store = MEMORY;",
+    )
+    .map_err(db)?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(conn)
+}
+
+fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::Database(e.to_string())
+}
