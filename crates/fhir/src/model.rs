@@ -31,13 +31,13 @@ pub fn element(path: &str) -> Option<&'static Element> {
     let mut found: Option<&'static Element> = None;
     for segment in segments {
         if let Some(element) = found {
-            node = match *element.types {
-                [ElementType {
-                    ty: Type::Complex(next),
-                    ..
-                }] => next,
-                _ => return None,
+            let [only] = &*element.types else {
+                return None;
             };
+            let Type::Complex(next) = only.ty else {
+                return None;
+            };
+            node = next;
         }
         let node = model.node(node);
         let element = match node.elements.iter().find(|el| el.name == segment) {
@@ -245,8 +245,12 @@ impl Model {
 
     /// The node of a resource type.
     pub(crate) fn resource_node(&self, name: &str) -> Option<NodeId> {
-        self.type_node(name)
-            .filter(|&id| matches!(self.node(id).kind, NodeKind::Resource | NodeKind::DomainResource))
+        self.type_node(name).filter(|&id| {
+            matches!(
+                self.node(id).kind,
+                NodeKind::Resource | NodeKind::DomainResource
+            )
+        })
     }
 }
 
@@ -273,7 +277,6 @@ fn parse(table: &'static str) -> Model {
     let mut types = Vec::new();
     let mut resource_types = Vec::new();
     let mut pending = Vec::new();
-
 
     for line in table.lines().filter(|line| !line.starts_with('#')) {
         let fields: Vec<&'static str> = line.split('|').collect();
@@ -408,7 +411,12 @@ fn add_generic(node: &mut Node, extension: Type, by_name: &dyn Fn(&str) -> NodeI
     };
     let generic = match node.kind {
         NodeKind::Element | NodeKind::BackboneElement => {
-            let mut list = vec![one("id", "string", Type::Primitive(Primitive::String), true)];
+            let mut list = vec![one(
+                "id",
+                "string",
+                Type::Primitive(Primitive::String),
+                true,
+            )];
             list.extend(extensions(node.kind == NodeKind::BackboneElement));
             list
         }
@@ -416,11 +424,21 @@ fn add_generic(node: &mut Node, extension: Type, by_name: &dyn Fn(&str) -> NodeI
             let mut list = vec![
                 one("id", "id", Type::Primitive(Primitive::Id), false),
                 one("meta", "Meta", Type::Complex(by_name("Meta")), false),
-                one("implicitRules", "uri", Type::Primitive(Primitive::Uri), false),
+                one(
+                    "implicitRules",
+                    "uri",
+                    Type::Primitive(Primitive::Uri),
+                    false,
+                ),
                 one("language", "code", Type::Primitive(Primitive::Code), false),
             ];
             if node.kind == NodeKind::DomainResource {
-                list.push(one("text", "Narrative", Type::Complex(by_name("Narrative")), false));
+                list.push(one(
+                    "text",
+                    "Narrative",
+                    Type::Complex(by_name("Narrative")),
+                    false,
+                ));
                 list.push(many("contained", "Resource", Type::Resource));
                 list.extend(extensions(true));
             }
@@ -432,7 +450,11 @@ fn add_generic(node: &mut Node, extension: Type, by_name: &dyn Fn(&str) -> NodeI
 
 /// Builds the sorted JSON property index and the required mask of a node.
 fn index(node: &mut Node) {
-    assert!(node.elements.len() <= 128, "{} has too many elements", node.name);
+    assert!(
+        node.elements.len() <= 128,
+        "{} has too many elements",
+        node.name
+    );
     for (i, element) in node.elements.iter().enumerate() {
         let index = u8::try_from(i).expect("at most 128 elements");
         if element.min > 0 {
@@ -454,7 +476,11 @@ fn index(node: &mut Node) {
                 }
             }
             None => {
-                assert!(element.types.len() == 1, "{} has several types", element.name);
+                assert!(
+                    element.types.len() == 1,
+                    "{} has several types",
+                    element.name
+                );
                 node.keys.push(Key {
                     name: element.name.into(),
                     element: index,
@@ -465,7 +491,12 @@ fn index(node: &mut Node) {
     }
     node.keys.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     for pair in node.keys.windows(2) {
-        assert!(pair[0].name != pair[1].name, "{} has two {}", node.name, pair[0].name);
+        assert!(
+            pair[0].name != pair[1].name,
+            "{} has two {}",
+            node.name,
+            pair[0].name
+        );
     }
 }
 

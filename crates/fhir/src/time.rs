@@ -32,7 +32,11 @@ pub fn parse_range(s: &str) -> Option<(i64, i64)> {
     }
     if b.len() == 7 {
         let lo = days_from_civil(year, month, 1) * MS_PER_DAY;
-        let (ny, nm) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+        let (ny, nm) = if month == 12 {
+            (year + 1, 1)
+        } else {
+            (year, month + 1)
+        };
         return Some((lo, days_from_civil(ny, nm, 1) * MS_PER_DAY - 1));
     }
     expect(b, 7, b'-')?;
@@ -110,7 +114,8 @@ pub fn parse_range(s: &str) -> Option<(i64, i64)> {
 /// and a zone (`2024-05-01T08:30:00Z`, `...:00.123+08:00`), as FHIR's `instant` does.
 pub fn parse_instant(s: &str) -> Option<i64> {
     let has_seconds = s.len() >= 19 && s.as_bytes()[16] == b':';
-    let has_zone = s.ends_with('Z') || (s.len() > 19 && matches!(s.as_bytes()[s.len() - 6], b'+' | b'-'));
+    let has_zone =
+        s.ends_with('Z') || (s.len() > 19 && matches!(s.as_bytes()[s.len() - 6], b'+' | b'-'));
     if !has_seconds || !has_zone {
         return None;
     }
@@ -325,7 +330,10 @@ mod tests {
             let (y, m, d) = crate::time::civil_from_days(day);
             assert_eq!(crate::time::days_from_civil(y, m, d), day);
             let text = format!("{y:04}-{m:02}-{d:02}");
-            assert_eq!(crate::time::parse_range(&text).map(|r| r.0), Some(day * 86_400_000));
+            assert_eq!(
+                crate::time::parse_range(&text).map(|r| r.0),
+                Some(day * 86_400_000)
+            );
             day += 97;
         }
     }

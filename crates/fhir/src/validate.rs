@@ -285,7 +285,7 @@ impl<'a> Walker<'a> {
             (suffix.is_empty() || typed).then_some((element.name, suffix))
         });
         let issue = match choice {
-            Some((name, "")) => format!("element '{key}' must name its type, as in '{name}'"),
+            Some((name, "")) => format!("choice element '{name}' must name its type"),
             Some((name, suffix)) => format!("type '{suffix}' is not allowed for '{name}'"),
             None => format!("unknown element '{key}'"),
         };

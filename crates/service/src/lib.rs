@@ -49,6 +49,10 @@ pub struct SearchResult {
     pub summary_count: bool,
 }
 
+/// A resource that passed validation, ready for [`Service::import`].
+#[derive(Debug, Clone)]
+pub struct Checked(Value);
+
 /// Tunables of the service layer.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -273,14 +277,22 @@ impl Service {
         bundle::process(self, caller, body)
     }
 
-    /// Writes many resources at once (the import path): each resource is validated alone;
-    /// valid ones are written in one transaction. Returns one result per input.
-    pub fn import(&self, resources: Vec<Value>) -> Vec<Result<Written, Error>> {
+    /// Parses and validates one resource for [`Service::import`].
+    pub fn check(&self, body: &[u8]) -> Result<Checked, Error> {
+        let resource = fhir::json::parse_object(body)?;
+        self.check_resource(None, &resource)?;
+        Ok(Checked(resource))
+    }
+
+    /// Writes many checked resources at once (the import path), in one transaction when all
+    /// succeed; if one fails, each is retried alone so the others still land. A resource with
+    /// an id is written as an update, so importing the same data twice changes nothing.
+    pub fn import(&self, _caller: &Caller, resources: Vec<Checked>) -> Vec<Result<Written, Error>> {
         let mut results: Vec<Option<Result<Written, Error>>> = Vec::with_capacity(resources.len());
         let mut entries = Vec::new();
         let mut positions = Vec::new();
-        for (i, resource) in resources.into_iter().enumerate() {
-            match self.check_resource(None, &resource).and_then(|()| import_op(resource)) {
+        for (i, Checked(resource)) in resources.into_iter().enumerate() {
+            match import_op(resource) {
                 Ok(op) => {
                     entries.push(Entry { full_url: None, op });
                     positions.push(i);
@@ -296,7 +308,6 @@ impl Service {
                 }
             }
             Err(_) => {
-                // One bad entry spoils the batch: redo each alone so the others still land.
                 for (pos, entry) in positions.into_iter().zip(entries) {
                     let r = self.store.transact(vec![entry]);
                     results[pos] = Some(

@@ -121,7 +121,12 @@ fn clause_sql(sql: &mut Sql, rt: &str, clause: &Clause) -> String {
         .iter()
         .map(|p| predicate_sql(sql, rt, &clause.param, p))
         .collect();
-    format!("({})", ors.join(" OR "))
+    // `code:not=a,b` means neither a nor b.
+    let negated = clause
+        .predicates
+        .iter()
+        .all(|p| matches!(p, Predicate::Token { not: true, .. }));
+    format!("({})", ors.join(if negated { " AND " } else { " OR " }))
 }
 
 fn predicate_sql(sql: &mut Sql, rt: &str, param: &str, p: &Predicate) -> String {

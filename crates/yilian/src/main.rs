@@ -1,1 +1,73 @@
-fn main() {}
+//! `yilian`: the one binary. Parses the command line and dispatches; the work is in the
+//! library crates and in this crate's command modules.
+
+mod bench;
+mod demo;
+mod import;
+mod serve;
+mod synthetic;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "yilian", version, about = "Yilian: the regional shared medical record")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the data lives: the embedded store in a directory, or PostgreSQL.
+#[derive(clap::Args, Clone, Debug)]
+pub struct StoreArgs {
+    /// Directory of the embedded SQLite store.
+    #[arg(long, env = "YILIAN_DATA", default_value = "data")]
+    pub data: PathBuf,
+    /// Use PostgreSQL instead (postgres://user@host/db).
+    #[arg(long, env = "YILIAN_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// PostgreSQL schema holding the store.
+    #[arg(long, env = "YILIAN_DATABASE_SCHEMA", default_value = "yilian")]
+    pub database_schema: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the FHIR R4 API.
+    Serve(serve::Args),
+    /// Load a small sample region into a fresh store, show it working, and serve it.
+    Demo(demo::Args),
+    /// Bulk-load FHIR NDJSON files and Bundles.
+    Import(import::Args),
+    /// Measure ingest, reads, searches, disk and memory on generated data.
+    Bench(bench::Args),
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(a) => serve::run(a),
+        Command::Demo(a) => demo::run(a),
+        Command::Import(a) => import::run(a),
+        Command::Bench(a) => bench::run(a),
+    }
+}
+
+/// Opens the store the arguments name, behind the service layer.
+pub fn open_service(args: &StoreArgs) -> anyhow::Result<service::Service> {
+    use std::sync::Arc;
+    let store: Arc<dyn store::Store> = match &args.database_url {
+        Some(url) => Arc::new(store::Engine::new(store_postgres::Postgres::open(
+            url,
+            &args.database_schema,
+        )?)),
+        None => Arc::new(store::Engine::new(store::Sqlite::open(&args.data)?)),
+    };
+    Ok(service::Service::new(store, service::Config::default()))
+}

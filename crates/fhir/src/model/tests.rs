@@ -19,10 +19,16 @@ fn resource_types_are_the_concrete_r4_resources() {
 #[test]
 fn elements_by_path() {
     let name = element("Patient.contact.name").expect("Patient.contact.name");
-    assert_eq!((name.min, name.max, name.types[0].code), (0, Max::One, "HumanName"));
+    assert_eq!(
+        (name.min, name.max, name.types[0].code),
+        (0, Max::One, "HumanName")
+    );
 
     let status = element("Observation.status").expect("Observation.status");
-    assert_eq!((status.min, status.types[0].ty), (1, Type::Primitive(Primitive::Code)));
+    assert_eq!(
+        (status.min, status.types[0].ty),
+        (1, Type::Primitive(Primitive::Code))
+    );
 
     let value = element("Observation.value[x]").expect("Observation.value[x]");
     assert!(value.is_choice());

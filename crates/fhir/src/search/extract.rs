@@ -33,7 +33,10 @@ pub fn extract(resource: &Value) -> Vec<IndexEntry> {
         let start = entries.len();
         for &item in &items {
             normalize(param, item, &mut |value| {
-                if !entries[start..].iter().any(|e: &IndexEntry| e.value == value) {
+                if !entries[start..]
+                    .iter()
+                    .any(|e: &IndexEntry| e.value == value)
+                {
                     entries.push(IndexEntry {
                         param: param.code,
                         value,
@@ -78,9 +81,18 @@ pub(crate) fn number_range(text: &str) -> Option<(f64, f64, f64)> {
         None => (text, 0),
     };
     let decimals = mantissa.find('.').map_or(0, |dot| mantissa.len() - dot - 1);
-    let decimals = i32::try_from(decimals).ok()?;
-    let half = 0.5 * 10f64.powi(exponent - decimals);
-    Some((value, value - half, value + half))
+    // Half a unit in the last place. Scaling to an integer first keeps `5.4` giving
+    // 5.35..5.45 rather than 5.3500000000000005.
+    let places = i32::try_from(decimals).ok()? - exponent;
+    let (lo, hi) = if places > 0 {
+        let scale = 10f64.powi(places);
+        let scaled = value * scale;
+        ((scaled - 0.5) / scale, (scaled + 0.5) / scale)
+    } else {
+        let half = 0.5 * 10f64.powi(-places);
+        (value - half, value + half)
+    };
+    Some((value, lo, hi))
 }
 
 /// Every parameter's parsed expression, parallel to [`params::all`]; an expression outside

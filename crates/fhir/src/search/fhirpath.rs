@@ -169,7 +169,6 @@ impl Expr {
             Expr::Boolean(b) => out.push(Item::Bool(*b)),
         }
     }
-
 }
 
 /// Evaluates a sub-expression into a fresh buffer.

@@ -10,7 +10,7 @@ mod query;
 pub use extract::{extract, parse_reference};
 pub use params::{ParamType, SearchParam, param, params_of};
 pub use query::{
-    Clause, Include, Prefix, Predicate, SearchQuery, Sort, TokenSystem, parse_query,
+    Clause, Include, MAX_COUNT, Predicate, Prefix, SearchQuery, Sort, TokenSystem, parse_query,
 };
 
 /// One value a resource is indexed under for one search parameter.
@@ -25,13 +25,21 @@ pub struct IndexEntry {
 #[derive(Debug, Clone, PartialEq)]
 pub enum IndexValue {
     /// Coding, Identifier, ContactPoint, code, boolean, uri (system is None for plain codes).
-    Token { system: Option<String>, code: String },
+    Token {
+        system: Option<String>,
+        code: String,
+    },
     /// A string as written; backends also store [`normalize_string`] of it.
     String(String),
     /// An inclusive range in milliseconds since the Unix epoch (UTC).
     Date { lo: i64, hi: i64 },
     /// A number or quantity value, with the implicit range of its precision.
-    Number { value: f64, lo: f64, hi: f64, unit: Option<String> },
+    Number {
+        value: f64,
+        lo: f64,
+        hi: f64,
+        unit: Option<String>,
+    },
     /// A literal reference to a resource on this server.
     Reference { target_type: String, id: String },
 }

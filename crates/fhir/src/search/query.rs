@@ -217,7 +217,8 @@ impl QueryParser {
                     "false" => predicates.push(Predicate::Missing(false)),
                     "" => {}
                     _ => {
-                        let message = format!("invalid :missing value for search parameter '{code}'");
+                        let message =
+                            format!("invalid :missing value for search parameter '{code}'");
                         self.invalid(IssueType::Value, message);
                         return;
                     }
@@ -310,7 +311,8 @@ impl QueryParser {
                 None => (key, false),
             };
             let sortable = matches!(code, "_lastUpdated" | "_id")
-                || param(&self.query.resource_type, code).is_some_and(|p| p.kind == ParamType::Date);
+                || param(&self.query.resource_type, code)
+                    .is_some_and(|p| p.kind == ParamType::Date);
             if sortable {
                 self.query.sort.push(Sort {
                     param: code.to_string(),
@@ -387,7 +389,8 @@ impl QueryParser {
         if self.lenient {
             self.query.ignored.push(name.to_string());
         } else {
-            self.issues.push(Issue::error(IssueType::NotSupported, message));
+            self.issues
+                .push(Issue::error(IssueType::NotSupported, message));
         }
     }
 
@@ -407,7 +410,11 @@ enum Modifier<'a> {
 }
 
 /// One comma-separated value of a search parameter, still escaped.
-fn value_predicate(def: &SearchParam, modifier: Modifier<'_>, raw: &str) -> Result<Predicate, Issue> {
+fn value_predicate(
+    def: &SearchParam,
+    modifier: Modifier<'_>,
+    raw: &str,
+) -> Result<Predicate, Issue> {
     let code = def.code;
     let bad = |what: &str| {
         Issue::error(
@@ -516,7 +523,11 @@ fn reference_predicate(
                 Modifier::Type(expected) => expected == ty,
                 _ => true,
             };
-        return Some(if allowed { vec![pair(ty, id)] } else { Vec::new() });
+        return Some(if allowed {
+            vec![pair(ty, id)]
+        } else {
+            Vec::new()
+        });
     }
     if !crate::is_valid_id(value) {
         return None;

@@ -121,7 +121,9 @@ fn string(s: &str, primitive: Primitive) -> Result<(), Problem> {
         }
         Primitive::Code => is_code(s),
         Primitive::Id => crate::is_valid_id(s),
-        Primitive::Uri | Primitive::Url | Primitive::Canonical => !s.chars().any(char::is_whitespace),
+        Primitive::Uri | Primitive::Url | Primitive::Canonical => {
+            !s.chars().any(char::is_whitespace)
+        }
         Primitive::Oid => is_oid(s),
         Primitive::Uuid => is_uuid(s),
         Primitive::Base64Binary => is_base64(s),
@@ -194,7 +196,7 @@ fn is_base64(s: &str) -> bool {
         .count();
     let spaces = body.iter().filter(|&&b| is_space(b)).count();
     let symbols = body.len() - spaces + padding;
-    invalid == 0 && padding <= 2 && symbols > 0 && symbols % 4 == 0
+    invalid == 0 && padding <= 2 && symbols > 0 && symbols.is_multiple_of(4)
 }
 
 /// `YYYY`, `YYYY-MM` or `YYYY-MM-DD` (a real day, year 0001 to 9999) at the start of `b`:
@@ -220,7 +222,7 @@ fn partial_date(b: &[u8]) -> Option<(&[u8], bool)> {
 /// A date, optionally with `Thh:mm:ss(.s+)` and then a required timezone.
 fn is_date_time(b: &[u8]) -> bool {
     match partial_date(b) {
-        Some((rest, _)) if rest.is_empty() => true,
+        Some(([], _)) => true,
         Some((rest, true)) => rest.first() == Some(&b'T') && time_with_zone(&rest[1..]),
         _ => false,
     }
@@ -278,7 +280,9 @@ fn number(b: &[u8], at: usize, len: usize) -> Option<u32> {
 
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,

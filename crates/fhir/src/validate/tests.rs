@@ -22,40 +22,70 @@ fn minimal_patient_is_valid() {
 
 #[test]
 fn top_level_shape() {
-    check(r#"[]"#, expect![[r#"
+    check(
+        r#"[]"#,
+        expect![[r#"
         error invalid: resource must be a json object
-    "#]]);
-    check(r#"{"id": "1"}"#, expect![[r#"
+    "#]],
+    );
+    check(
+        r#"{"id": "1"}"#,
+        expect![[r#"
         error invalid: missing resourceType
-    "#]]);
-    check(r#"{"resourceType": 7}"#, expect![[r#"
+    "#]],
+    );
+    check(
+        r#"{"resourceType": 7}"#,
+        expect![[r#"
         error invalid: element 'resourceType' must be a json string
-    "#]]);
-    check(r#"{"resourceType": "Patiente"}"#, expect![[r#"
+    "#]],
+    );
+    check(
+        r#"{"resourceType": "Patiente"}"#,
+        expect![[r#"
         error not-supported: unknown resource type
-    "#]]);
-    check(r#"{"resourceType": "DomainResource"}"#, expect![[r#"
+    "#]],
+    );
+    check(
+        r#"{"resourceType": "DomainResource"}"#,
+        expect![[r#"
         error not-supported: unknown resource type
-    "#]]);
-    check(r#"{"resourceType": "HumanName"}"#, expect![[r#"
+    "#]],
+    );
+    check(
+        r#"{"resourceType": "HumanName"}"#,
+        expect![[r#"
         error not-supported: unknown resource type
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn unknown_elements() {
-    check(r#"{"resourceType": "Patient", "fooBar": 1}"#, expect![[r#"
+    check(
+        r#"{"resourceType": "Patient", "fooBar": 1}"#,
+        expect![[r#"
         error structure @ Patient: unknown element 'fooBar'
-    "#]]);
-    check(r#"{"resourceType": "Patient", "name": [{"surname": "Li"}]}"#, expect![[r#"
+    "#]],
+    );
+    check(
+        r#"{"resourceType": "Patient", "name": [{"surname": "Li"}]}"#,
+        expect![[r#"
         error structure @ Patient.name[0]: unknown element 'surname'
-    "#]]);
-    check(r#"{"resourceType": "Bundle", "type": "collection", "text": {}}"#, expect![[r#"
+    "#]],
+    );
+    check(
+        r#"{"resourceType": "Bundle", "type": "collection", "text": {}}"#,
+        expect![[r#"
         error structure @ Bundle: unknown element 'text'
-    "#]]);
-    check(r#"{"resourceType": "Patient", "name": [{"resourceType": "HumanName"}]}"#, expect![[r#"
+    "#]],
+    );
+    check(
+        r#"{"resourceType": "Patient", "name": [{"resourceType": "HumanName"}]}"#,
+        expect![[r#"
         error structure @ Patient.name[0]: unknown element 'resourceType'
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
@@ -69,7 +99,7 @@ fn choice_types() {
             "valueFoo": 1, "value": 2}"#,
         expect![[r#"
             error structure @ Observation: type 'Foo' is not allowed for 'value[x]'
-            error structure @ Observation: element 'value' must name its type, as in 'value[x]'
+            error structure @ Observation: choice element 'value[x]' must name its type
         "#]],
     );
     check(
@@ -96,38 +126,65 @@ fn choice_types() {
 
 #[test]
 fn cardinality() {
-    check(r#"{"resourceType": "Patient", "name": {"family": "Li"}}"#, expect![[r#"
+    check(
+        r#"{"resourceType": "Patient", "name": {"family": "Li"}}"#,
+        expect![[r#"
         error structure @ Patient.name: element 'name' must be an array
-    "#]]);
-    check(r#"{"resourceType": "Patient", "gender": ["male"]}"#, expect![[r#"
+    "#]],
+    );
+    check(
+        r#"{"resourceType": "Patient", "gender": ["male"]}"#,
+        expect![[r#"
         error structure @ Patient.gender: element 'gender' must not be an array
-    "#]]);
-    check(r#"{"resourceType": "Patient", "name": [{"given": "Wei"}]}"#, expect![[r#"
+    "#]],
+    );
+    check(
+        r#"{"resourceType": "Patient", "name": [{"given": "Wei"}]}"#,
+        expect![[r#"
         error structure @ Patient.name[0].given: element 'given' must be an array
-    "#]]);
-    check(r#"{"resourceType": "Patient", "name": []}"#, expect![[r#"
+    "#]],
+    );
+    check(
+        r#"{"resourceType": "Patient", "name": []}"#,
+        expect![[r#"
         error structure @ Patient.name: element 'name' must not be an empty array
-    "#]]);
-    check(r#"{"resourceType": "Patient", "name": [{}]}"#, expect![[r#"
+    "#]],
+    );
+    check(
+        r#"{"resourceType": "Patient", "name": [{}]}"#,
+        expect![[r#"
         error structure @ Patient.name[0]: element 'name' must not be an empty object
-    "#]]);
-    check(r#"{"resourceType": "Patient", "gender": ""}"#, expect![[r#"
+    "#]],
+    );
+    check(
+        r#"{"resourceType": "Patient", "gender": ""}"#,
+        expect![[r#"
         error value @ Patient.gender: element 'gender' must not be an empty string
-    "#]]);
-    check(r#"{"resourceType": "Patient", "gender": null}"#, expect![[r#"
+    "#]],
+    );
+    check(
+        r#"{"resourceType": "Patient", "gender": null}"#,
+        expect![[r#"
         error structure @ Patient.gender: element 'gender' must not be null
-    "#]]);
-    check(r#"{"resourceType": "Patient", "maritalStatus": "M"}"#, expect![[r#"
+    "#]],
+    );
+    check(
+        r#"{"resourceType": "Patient", "maritalStatus": "M"}"#,
+        expect![[r#"
         error structure @ Patient.maritalStatus: element 'maritalStatus' must be a json object
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn required_elements() {
-    check(r#"{"resourceType": "Observation"}"#, expect![[r#"
+    check(
+        r#"{"resourceType": "Observation"}"#,
+        expect![[r#"
         error required @ Observation: missing required element 'status'
         error required @ Observation: missing required element 'code'
-    "#]]);
+    "#]],
+    );
     check(
         r#"{"resourceType": "Observation", "status": "final", "code": {"text": "t"},
             "component": [{"valueString": "x"}]}"#,
@@ -136,9 +193,12 @@ fn required_elements() {
         "#]],
     );
     // Required children count only when their parent exists.
-    check(r#"{"resourceType": "Patient", "link": [{"type": "seealso"}]}"#, expect![[r#"
+    check(
+        r#"{"resourceType": "Patient", "link": [{"type": "seealso"}]}"#,
+        expect![[r#"
         error required @ Patient.link[0]: missing required element 'other'
-    "#]]);
+    "#]],
+    );
     check(
         r#"{"resourceType": "MedicationRequest", "status": "active", "intent": "order",
             "subject": {"reference": "Patient/1"}}"#,
@@ -191,16 +251,28 @@ fn nested_backbone_elements() {
 
 #[test]
 fn primitive_json_kinds_and_ranges() {
-    check(r#"{"resourceType": "Patient", "active": "true"}"#, expect![[r#"
+    check(
+        r#"{"resourceType": "Patient", "active": "true"}"#,
+        expect![[r#"
         error structure @ Patient.active: element 'active' must be a json boolean
-    "#]]);
-    check(r#"{"resourceType": "Patient", "multipleBirthInteger": 1.5}"#, expect![[r#"
+    "#]],
+    );
+    check(
+        r#"{"resourceType": "Patient", "multipleBirthInteger": 1.5}"#,
+        expect![[r#"
         error value @ Patient.multipleBirthInteger: invalid integer format
-    "#]]);
-    check(r#"{"resourceType": "Patient", "multipleBirthInteger": 2147483648}"#, expect![[r#"
+    "#]],
+    );
+    check(
+        r#"{"resourceType": "Patient", "multipleBirthInteger": 2147483648}"#,
+        expect![[r#"
         error value @ Patient.multipleBirthInteger: integer out of range
-    "#]]);
-    check(r#"{"resourceType": "Patient", "multipleBirthInteger": -2147483648}"#, expect![""]);
+    "#]],
+    );
+    check(
+        r#"{"resourceType": "Patient", "multipleBirthInteger": -2147483648}"#,
+        expect![""],
+    );
     check(
         r#"{"resourceType": "Patient", "photo": [{"size": -1}, {"size": 0}],
             "communication": [{"language": {"text": "zh"}, "preferred": 1}]}"#,
@@ -217,9 +289,12 @@ fn primitive_json_kinds_and_ranges() {
             error value @ Observation.valueSampledData.dimensions: positiveInt out of range
         "#]],
     );
-    check(r#"{"resourceType": "Patient", "active": true, "gender": 1}"#, expect![[r#"
+    check(
+        r#"{"resourceType": "Patient", "active": true, "gender": 1}"#,
+        expect![[r#"
         error structure @ Patient.gender: element 'gender' must be a json string
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
@@ -234,7 +309,10 @@ fn dates_and_times() {
         r#""deceasedDateTime": "2015-02-07T23:59:60-14:00""#,
     ];
     for field in valid {
-        check(&format!(r#"{{"resourceType": "Patient", {field}}}"#), expect![""]);
+        check(
+            &format!(r#"{{"resourceType": "Patient", {field}}}"#),
+            expect![""],
+        );
     }
     check(
         r#"{"resourceType": "Patient", "birthDate": "1900-02-29",
@@ -245,12 +323,18 @@ fn dates_and_times() {
             error value @ Patient.contact[0].period.end: invalid dateTime format
         "#]],
     );
-    check(r#"{"resourceType": "Patient", "birthDate": "1970-1-1"}"#, expect![[r#"
+    check(
+        r#"{"resourceType": "Patient", "birthDate": "1970-1-1"}"#,
+        expect![[r#"
         error value @ Patient.birthDate: invalid date format
-    "#]]);
-    check(r#"{"resourceType": "Patient", "birthDate": "1970-01-01T00:00:00Z"}"#, expect![[r#"
+    "#]],
+    );
+    check(
+        r#"{"resourceType": "Patient", "birthDate": "1970-01-01T00:00:00Z"}"#,
+        expect![[r#"
         error value @ Patient.birthDate: invalid date format
-    "#]]);
+    "#]],
+    );
     check(
         r#"{"resourceType": "Patient", "deceasedDateTime": "2015-02-07T13:28:17"}"#,
         expect![[r#"
@@ -294,12 +378,21 @@ fn dates_and_times() {
 
 #[test]
 fn string_formats() {
-    check(r#"{"resourceType": "Patient", "id": "a_b"}"#, expect![[r#"
+    check(
+        r#"{"resourceType": "Patient", "id": "a_b"}"#,
+        expect![[r#"
         error value @ Patient.id: invalid id format
-    "#]]);
-    check(&format!(r#"{{"resourceType": "Patient", "id": "{}"}}"#, "a".repeat(65)), expect![[r#"
+    "#]],
+    );
+    check(
+        &format!(
+            r#"{{"resourceType": "Patient", "id": "{}"}}"#,
+            "a".repeat(65)
+        ),
+        expect![[r#"
         error value @ Patient.id: invalid id format
-    "#]]);
+    "#]],
+    );
     check(
         r#"{"resourceType": "Patient", "gender": " male", "language": "en  US",
             "implicitRules": "http://example.org/a b"}"#,
@@ -329,9 +422,12 @@ fn string_formats() {
             error value @ Patient.text.div: invalid xhtml format
         "#]],
     );
-    check(r#"{"resourceType": "Patient", "text": {"status": "generated"}}"#, expect![[r#"
+    check(
+        r#"{"resourceType": "Patient", "text": {"status": "generated"}}"#,
+        expect![[r#"
         error required @ Patient.text: missing required element 'div'
-    "#]]);
+    "#]],
+    );
     check(
         r#"{"resourceType": "Patient", "text": {"status": "generated",
             "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">Wei</div>", "_div": {"id": "x"}}}"#,
@@ -460,9 +556,12 @@ fn references() {
         let input = format!(
             r#"{{"resourceType": "Patient", "managingOrganization": {{"reference": "{reference}"}}}}"#
         );
-        check(&input, expect![[r#"
+        check(
+            &input,
+            expect![[r#"
             error value @ Patient.managingOrganization.reference: invalid reference format
-        "#]]);
+        "#]],
+        );
     }
     check(
         r#"{"resourceType": "Patient", "generalPractitioner": [{"reference": ""},
@@ -558,6 +657,40 @@ fn messages_never_echo_values() {
     let issues = crate::validate::validate(&resource);
     assert_eq!(issues.len(), 9, "{issues:?}");
     for issue in issues {
-        assert!(!issue.diagnostics.contains("Secret"), "{}", issue.diagnostics);
+        assert!(
+            !issue.diagnostics.contains("Secret"),
+            "{}",
+            issue.diagnostics
+        );
     }
+}
+
+#[test]
+fn resources_without_narrative() {
+    check(
+        r#"{"resourceType": "Binary", "contentType": "application/pdf", "data": "JVBERi0xLjQK"}"#,
+        expect![""],
+    );
+    check(
+        r#"{"resourceType": "Binary", "text": {"status": "empty", "div": "<div/>"},
+            "extension": [{"url": "http://example.org/a", "valueBoolean": true}]}"#,
+        expect![[r#"
+            error structure @ Binary: unknown element 'text'
+            error structure @ Binary: unknown element 'extension'
+            error required @ Binary: missing required element 'contentType'
+        "#]],
+    );
+}
+
+#[test]
+fn locations_nest_through_bundles_and_contained() {
+    check(
+        r#"{"resourceType": "Bundle", "type": "collection", "entry": [{"resource":
+            {"resourceType": "Patient", "contained": [{"resourceType": "Patient",
+            "name": [{"given": ["Wei", "", 3]}]}]}}]}"#,
+        expect![[r#"
+            error value @ Bundle.entry[0].resource.contained[0].name[0].given[1]: element 'given' must not be an empty string
+            error structure @ Bundle.entry[0].resource.contained[0].name[0].given[2]: element 'given' must be a json string
+        "#]],
+    );
 }

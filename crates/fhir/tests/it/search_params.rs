@@ -113,7 +113,9 @@ fn render(bundle: &Value, element_targets: &BTreeMap<String, Vec<String>>) -> St
          use crate::search::params::ParamType::*;\n\
          use crate::search::params::SearchParam;\n\n",
     );
-    out.push_str("/// The targets of `Reference(Any)`: every R4 resource type.\nconst ANY: &[&str] = &[\n");
+    out.push_str(
+        "/// The targets of `Reference(Any)`: every R4 resource type.\nconst ANY: &[&str] = &[\n",
+    );
     for name in &any {
         writeln!(out, "    {name:?},").expect("write to String");
     }
@@ -197,7 +199,11 @@ fn narrow_targets(
         };
         allowed.extend(part_targets);
     }
-    let narrowed: Vec<String> = all.iter().filter(|t| allowed.contains(*t)).cloned().collect();
+    let narrowed: Vec<String> = all
+        .iter()
+        .filter(|t| allowed.contains(*t))
+        .cloned()
+        .collect();
     assert!(!narrowed.is_empty(), "no targets left for {parts:?}");
     narrowed
 }

@@ -59,7 +59,11 @@ fn official_examples_are_valid() {
         }
     }
     eprintln!("validated {checked} official examples, {failures} failed");
-    assert!(checked > 500, "too few examples in {}", Path::new(&dir).display());
+    assert!(
+        checked > 500,
+        "too few examples in {}",
+        Path::new(&dir).display()
+    );
     assert_eq!(failures, 0, "official examples failed validation");
 }
 
@@ -85,7 +89,11 @@ fn supported_resources(path: &Path) -> Vec<(String, Value)> {
         .iter()
         .enumerate()
         .filter(|(_, entry)| {
-            fhir::is_supported_type(entry["resource"]["resourceType"].as_str().unwrap_or_default())
+            fhir::is_supported_type(
+                entry["resource"]["resourceType"]
+                    .as_str()
+                    .unwrap_or_default(),
+            )
         })
         .map(|(i, entry)| (format!("{file} entry[{i}]"), entry["resource"].clone()))
         .collect()
@@ -144,7 +152,10 @@ fn generate() -> String {
                 .next()
                 .expect("base name")
                 .to_owned(),
-            _ if elements.iter().any(|el| el["path"] == format!("{name}.modifierExtension")) => {
+            _ if elements
+                .iter()
+                .any(|el| el["path"] == format!("{name}.modifierExtension")) =>
+            {
                 "BackboneElement".to_owned()
             }
             _ => "Element".to_owned(),

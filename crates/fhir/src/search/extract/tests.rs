@@ -1,3 +1,5 @@
+//! Tests of search-value extraction: a resource in, its `param = value` index lines out.
+
 use crate::search::extract::{compiled, number_range};
 use crate::search::{IndexValue, extract, params, parse_reference};
 use expect_test::{Expect, expect};
@@ -256,7 +258,10 @@ fn medication_request_choices_and_timing() {
 
 #[test]
 fn unknown_or_odd_resources_index_nothing_wrong() {
-    check_extract(r#"{"resourceType": "Basic", "code": {"text": "x"}}"#, expect![""]);
+    check_extract(
+        r#"{"resourceType": "Basic", "code": {"text": "x"}}"#,
+        expect![""],
+    );
     check_extract(r#"{"id": "x"}"#, expect![""]);
     check_extract(
         r#"{"resourceType": "Patient", "name": "not an array", "gender": 3, "birthDate": null, "telecom": [{"system": "phone"}]}"#,
@@ -306,7 +311,9 @@ fn references() {
 
 #[test]
 fn number_precision() {
-    let cases = ["37.5", "100", "0.001", "-2.50", "1.5e2", "1e-3", "abc", "1e999", "NaN", ""];
+    let cases = [
+        "37.5", "100", "0.001", "-2.50", "1.5e2", "1e-3", "abc", "1e999", "NaN", "",
+    ];
     let out: String = cases
         .iter()
         .map(|c| format!("{c}: {:?}\n", number_range(c)))
@@ -357,7 +364,10 @@ fn every_parameter_has_a_known_type_and_sorted_place() {
     }
     for ty in crate::SUPPORTED_TYPES {
         assert!(params::param(ty, "_id").is_some(), "{ty} lacks _id");
-        assert!(params::param(ty, "_lastUpdated").is_some(), "{ty} lacks _lastUpdated");
+        assert!(
+            params::param(ty, "_lastUpdated").is_some(),
+            "{ty} lacks _lastUpdated"
+        );
     }
     assert_eq!(params::params_of("Basic").count(), 0);
     let patient_params: Vec<&str> = params::params_of("Patient").map(|p| p.code).collect();

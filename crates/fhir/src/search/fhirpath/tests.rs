@@ -1,3 +1,5 @@
+//! Tests of the FHIRPath subset: one expression on one resource, the items printed one per line.
+
 use crate::search::fhirpath::{Item, parse};
 use expect_test::{Expect, expect};
 use std::fmt::Write;
@@ -209,25 +211,53 @@ fn booleans() {
 
 #[test]
 fn outside_the_subset() {
-    check("Patient.name.count()", PATIENT, expect![[r#"
+    check(
+        "Patient.name.count()",
+        PATIENT,
+        expect![[r#"
         unsupported: function count()
-    "#]]);
-    check("Patient.name[0]", PATIENT, expect![[r#"
+    "#]],
+    );
+    check(
+        "Patient.name[0]",
+        PATIENT,
+        expect![[r#"
         unsupported: unsupported character '['
-    "#]]);
-    check("Patient.name.family + 'x'", PATIENT, expect![[r#"
+    "#]],
+    );
+    check(
+        "Patient.name.family + 'x'",
+        PATIENT,
+        expect![[r#"
         unsupported: unsupported character '+'
-    "#]]);
-    check("Patient.active implies true", PATIENT, expect![[r#"
+    "#]],
+    );
+    check(
+        "Patient.active implies true",
+        PATIENT,
+        expect![[r#"
         unsupported: operator 'implies'
-    "#]]);
-    check("(Patient.name | Patient.telecom) as HumanName", PATIENT, expect![[r#"
+    "#]],
+    );
+    check(
+        "(Patient.name | Patient.telecom) as HumanName",
+        PATIENT,
+        expect![[r#"
         unsupported: 'as HumanName' on something other than an element
-    "#]]);
-    check("Patient.name.where(use = 'official'", PATIENT, expect![[r#"
+    "#]],
+    );
+    check(
+        "Patient.name.where(use = 'official'",
+        PATIENT,
+        expect![[r#"
         unsupported: expected Close, found None
-    "#]]);
-    check("%resource.id", PATIENT, expect![[r#"
+    "#]],
+    );
+    check(
+        "%resource.id",
+        PATIENT,
+        expect![[r#"
         unsupported: unsupported character '%'
-    "#]]);
+    "#]],
+    );
 }

@@ -1,3 +1,5 @@
+//! Tests of search-query parsing: a search URL in, the parsed query or the rendered issues out.
+
 use crate::search::{SearchQuery, parse_query};
 use expect_test::{Expect, expect};
 use std::fmt::Write;
@@ -138,9 +140,20 @@ fn tokens() {
         "#]],
     );
     check(
-        "Patient?identifier=urn:oid:1.2|a\\,b\\|c&gender=|&active=true",
+        "Patient?identifier=urn:oid:1.2|a\\,b\\|c&active=true",
+        expect![[r#"
+            Patient
+              identifier:
+                Token { system: Is("urn:oid:1.2"), code: Some("a,b|c"), not: false }
+              active:
+                Token { system: Any, code: Some("true"), not: false }
+        "#]],
+    );
+    check(
+        "Patient?gender=|&identifier=a|b|c",
         expect![[r#"
             error value: invalid token value for search parameter 'gender'
+            error value: invalid token value for search parameter 'identifier'
         "#]],
     );
     check(
@@ -221,7 +234,7 @@ fn numbers_and_quantities() {
             Observation
               value-quantity:
                 Number { prefix: Gt, value: 37.5, lo: 37.45, hi: 37.55, unit: Some("Cel") }
-                Number { prefix: Eq, value: 5.4, lo: 5.3500000000000005, hi: 5.45, unit: Some("mg") }
+                Number { prefix: Eq, value: 5.4, lo: 5.35, hi: 5.45, unit: Some("mg") }
                 Number { prefix: Eq, value: 100.0, lo: 99.5, hi: 100.5, unit: None }
               combo-value-quantity:
                 Number { prefix: Le, value: 100.0, lo: 50.0, hi: 150.0, unit: None }
@@ -284,15 +297,31 @@ fn references() {
 #[test]
 fn missing_and_ids() {
     check(
-        "Patient?_id=a,b&birthdate:missing=true&gender:missing=false&email:missing=maybe",
+        "Patient?_id=a,b&birthdate:missing=true&gender:missing=false&_id:missing=false",
+        expect![[r#"
+            Patient
+              _id:
+                Id("a")
+                Id("b")
+              birthdate:
+                Missing(true)
+              gender:
+                Missing(false)
+              _id:
+                Missing(false)
+        "#]],
+    );
+    check(
+        "Patient?email:missing=maybe&birthdate:missing=",
         expect![[r#"
             error value: invalid :missing value for search parameter 'email'
         "#]],
     );
     check(
-        "Patient?_id=a%20b&_id:missing=true",
+        "Patient?_id=a%20b&_id:exact=x",
         expect![[r#"
             error value: invalid id value for search parameter '_id'
+            error not-supported: modifier ':exact' is not supported for search parameter '_id'
         "#]],
     );
 }

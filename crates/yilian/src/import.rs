@@ -1,0 +1,242 @@
+//! `yilian import`: bulk load of FHIR NDJSON files (one resource per line) and Bundles.
+//! A transaction or batch Bundle keeps its semantics; other Bundles have their entries
+//! imported one by one. Parsing and validation run on one thread while another writes.
+//! Rejections go to a report file with their line and reasons (never the resource itself).
+
+use crate::{StoreArgs, open_service};
+use anyhow::Context;
+use service::{Caller, Checked, Service};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Instant;
+
+/// Resources written per store transaction.
+const BATCH: usize = 2000;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Where rejected resources are listed (NDJSON: file, line, reasons).
+    #[arg(long, default_value = "import-report.ndjson")]
+    pub report: PathBuf,
+    /// NDJSON files (`.ndjson`) or JSON Bundles.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// What an import did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Summary {
+    pub created: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub rejected: u64,
+}
+
+impl Summary {
+    pub fn accepted(&self) -> u64 {
+        self.created + self.updated + self.unchanged
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let service = open_service(&args.store)?;
+    let started = Instant::now();
+    let mut report = std::fs::File::create(&args.report)
+        .with_context(|| format!("cannot write the report {}", args.report.display()))?;
+    let mut total = Summary::default();
+    for file in &args.files {
+        let s = import_file(&service, file, &mut report)?;
+        total.created += s.created;
+        total.updated += s.updated;
+        total.unchanged += s.unchanged;
+        total.rejected += s.rejected;
+    }
+    service.close()?;
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "imported in {secs:.1}s ({:.0} resources/s): {} accepted ({} created, {} updated, {} unchanged), {} rejected{}",
+        total.accepted() as f64 / secs.max(1e-9),
+        total.accepted(),
+        total.created,
+        total.updated,
+        total.unchanged,
+        total.rejected,
+        if total.rejected > 0 {
+            format!(" (reasons in {})", args.report.display())
+        } else {
+            String::new()
+        }
+    );
+    if total.rejected > 0 {
+        std::process::exit(2);
+    }
+    Ok(())
+}
+
+/// Imports one file, writing rejections to `report`.
+pub fn import_file(service: &Service, path: &Path, report: &mut dyn Write) -> anyhow::Result<Summary> {
+    let ndjson = path.extension().is_some_and(|e| e == "ndjson" || e == "jsonl");
+    if !ndjson {
+        return import_bundle(service, path, report);
+    }
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = progress(size, path);
+    let (tx, rx) = mpsc::sync_channel::<Vec<(usize, Result<Checked, service::Error>)>>(4);
+    let checker = service.clone();
+    let reader_path = path.to_path_buf();
+    let reader = std::thread::spawn(move || -> anyhow::Result<()> {
+        let file = std::fs::File::open(&reader_path)?;
+        let mut lines = BufReader::with_capacity(1 << 20, file);
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut line = Vec::new();
+        let mut n = 0;
+        loop {
+            line.clear();
+            if lines.read_until(b'\n', &mut line)? == 0 {
+                break;
+            }
+            n += 1;
+            let trimmed = line.trim_ascii();
+            if trimmed.is_empty() {
+                continue;
+            }
+            batch.push((n, checker.check(trimmed)));
+            if batch.len() == BATCH {
+                bar.set_position(bar.position() + batch.len() as u64);
+                if tx.send(std::mem::take(&mut batch)).is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        if !batch.is_empty() {
+            let _ = tx.send(batch);
+        }
+        bar.finish_and_clear();
+        Ok(())
+    });
+    let mut summary = Summary::default();
+    for batch in rx {
+        let mut lines = Vec::new();
+        let mut ok = Vec::new();
+        for (line, r) in batch {
+            match r {
+                Ok(c) => {
+                    lines.push(line);
+                    ok.push(c);
+                }
+                Err(e) => reject(report, path, line, &e, &mut summary)?,
+            }
+        }
+        for (line, r) in lines.into_iter().zip(service.import(&Caller::System, ok)) {
+            match r {
+                Ok(w) if w.unchanged => summary.unchanged += 1,
+                Ok(w) if w.created => summary.created += 1,
+                Ok(_) => summary.updated += 1,
+                Err(e) => reject(report, path, line, &e, &mut summary)?,
+            }
+        }
+    }
+    reader.join().map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
+    Ok(summary)
+}
+
+fn import_bundle(service: &Service, path: &Path, report: &mut dyn Write) -> anyhow::Result<Summary> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut summary = Summary::default();
+    let value = match fhir::json::parse_object(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            reject(report, path, 1, &service::Error::from(e), &mut summary)?;
+            return Ok(summary);
+        }
+    };
+    let kind = value["type"].as_str().unwrap_or_default();
+    if value["resourceType"] == "Bundle" && (kind == "transaction" || kind == "batch") {
+        match service.bundle(&Caller::System, &bytes) {
+            Ok(response) => {
+                for entry in response["entry"].as_array().into_iter().flatten() {
+                    let status = entry["response"]["status"].as_str().unwrap_or_default();
+                    match status.split(' ').next().unwrap_or_default() {
+                        "201" => summary.created += 1,
+                        "200" => summary.updated += 1,
+                        s if s.starts_with('2') => summary.unchanged += 1,
+                        _ => {
+                            summary.rejected += 1;
+                            writeln!(
+                                report,
+                                "{}",
+                                serde_json::json!({"file": path.display().to_string(), "outcome": entry["response"]["outcome"]})
+                            )?;
+                        }
+                    }
+                }
+            }
+            Err(e) => reject(report, path, 1, &e, &mut summary)?,
+        }
+        return Ok(summary);
+    }
+    let resources: Vec<Value> = if value["resourceType"] == "Bundle" {
+        value["entry"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.get("resource").cloned())
+            .collect()
+    } else {
+        vec![value]
+    };
+    for (i, r) in resources.into_iter().enumerate() {
+        let bytes = serde_json::to_vec(&r)?;
+        match service.check(&bytes) {
+            Ok(c) => match service.import(&Caller::System, vec![c]).remove(0) {
+                Ok(w) if w.unchanged => summary.unchanged += 1,
+                Ok(w) if w.created => summary.created += 1,
+                Ok(_) => summary.updated += 1,
+                Err(e) => reject(report, path, i + 1, &e, &mut summary)?,
+            },
+            Err(e) => reject(report, path, i + 1, &e, &mut summary)?,
+        }
+    }
+    Ok(summary)
+}
+
+use serde_json::Value;
+
+fn reject(
+    report: &mut dyn Write,
+    path: &Path,
+    line: usize,
+    e: &service::Error,
+    summary: &mut Summary,
+) -> anyhow::Result<()> {
+    summary.rejected += 1;
+    let issues: Vec<Value> = e.issues().iter().map(fhir::Issue::to_json).collect();
+    writeln!(
+        report,
+        "{}",
+        serde_json::json!({
+            "file": path.display().to_string(),
+            "line": line,
+            "status": e.describe().status,
+            "code": e.describe().code,
+            "issue": issues,
+        })
+    )?;
+    Ok(())
+}
+
+/// A progress bar on a terminal; hidden when stderr is piped.
+fn progress(bytes: u64, path: &Path) -> indicatif::ProgressBar {
+    let _ = bytes;
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} resources ({per_sec})")
+            .expect("the template is valid"),
+    );
+    bar.set_message(path.display().to_string());
+    bar
+}

@@ -1,0 +1,78 @@
+//! `yilian serve`: the HTTP API until SIGTERM or SIGINT, then a graceful stop: in-flight
+//! requests finish, and the store is flushed and closed before the process exits.
+
+use crate::{StoreArgs, open_service};
+use std::net::SocketAddr;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Address to listen on.
+    #[arg(long, env = "YILIAN_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Public base URL used in links (default: from the Host header).
+    #[arg(long, env = "YILIAN_BASE_URL")]
+    pub base_url: Option<String>,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "YILIAN_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let service = open_service(&args.store)?;
+    runtime()?.block_on(serve(service, &args, |addr| {
+        tracing::info!(%addr, "serving FHIR R4");
+    }))
+}
+
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Serves until a shutdown signal, then closes the store.
+pub async fn serve(
+    service: service::Service,
+    args: &Args,
+    on_ready: impl FnOnce(SocketAddr),
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let addr = listener.local_addr()?;
+    let app = http_api::router(http_api::AppState {
+        service: service.clone(),
+        base_url: args.base_url.clone(),
+        max_body_bytes: args.max_body_bytes,
+    });
+    on_ready(addr);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("shutting down: closing the store");
+    let closing = service.clone();
+    tokio::task::spawn_blocking(move || closing.close()).await??;
+    tracing::info!("store closed");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
