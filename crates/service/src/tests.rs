@@ -51,7 +51,7 @@ fn bad_bodies_get_precise_outcomes() {
         r#"{"resourceType":"Patient","gender":"male","gender":"female"}"#,
         expect![[r#"
             400 malformed-json
-            error structure: duplicate key 'gender' at line 1 column 41
+            error structure: duplicate key 'gender' at line 1 column 43
         "#]],
     );
     check_create(
