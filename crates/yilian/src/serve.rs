@@ -23,6 +23,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let service = open_service(&args.store)?;
     runtime()?.block_on(serve(service, &args, |addr| {
         tracing::info!(%addr, "serving FHIR R4");
+        // On stdout, so that scripts and tests listening on port 0 learn the port.
+        #[allow(clippy::print_stdout)]
+        {
+            println!("listening on http://{addr}");
+        }
     }))
 }
 
