@@ -11,7 +11,7 @@ pub fn statement(base: &str) -> Value {
                 .map(|p| {
                     json!({
                         "name": p.code,
-                        "type": param_type(p.kind),
+                        "type": p.kind.code(),
                     })
                 })
                 .collect();
@@ -29,7 +29,7 @@ pub fn statement(base: &str) -> Value {
                 "conditionalUpdate": true,
                 "conditionalDelete": "not-supported",
                 "searchInclude": include_list(t),
-                "searchRevInclude": ["*"],
+                "searchRevInclude": revinclude_list(t),
                 "searchParam": params,
             });
             if *t == "Patient" {
@@ -67,17 +67,14 @@ fn include_list(t: &str) -> Vec<String> {
         .collect()
 }
 
-fn param_type(kind: fhir::search::ParamType) -> &'static str {
-    use fhir::search::ParamType as P;
-    match kind {
-        P::Number => "number",
-        P::Date => "date",
-        P::String => "string",
-        P::Token => "token",
-        P::Reference => "reference",
-        P::Quantity => "quantity",
-        P::Uri => "uri",
-        P::Composite => "composite",
-        P::Special => "special",
-    }
+/// Every `Source:param` whose reference parameter can point at `t`.
+fn revinclude_list(t: &str) -> Vec<String> {
+    fhir::SUPPORTED_TYPES
+        .iter()
+        .flat_map(|source| {
+            fhir::search::params_of(source)
+                .filter(|p| p.kind == fhir::search::ParamType::Reference && p.targets.contains(&t))
+                .map(move |p| format!("{source}:{}", p.code))
+        })
+        .collect()
 }

@@ -84,3 +84,28 @@ fn error_messages_carry_no_resource_content() {
     assert!(!text.contains(secret), "{text}");
     assert!(matches!(err, Error::Invalid(_)));
 }
+
+#[test]
+fn capability_statement_lists_exactly_what_is_served() {
+    let cs = service().capabilities("http://yilian.test");
+    let resources = cs["rest"][0]["resource"].as_array().expect("resources");
+    let types: Vec<&str> = resources.iter().filter_map(|r| r["type"].as_str()).collect();
+    assert_eq!(types, fhir::SUPPORTED_TYPES);
+    for r in resources {
+        let t = r["type"].as_str().expect("type");
+        let params = r["searchParam"].as_array().expect("searchParam");
+        assert!(params.len() > 3, "{t} lists its search parameters");
+        for p in params {
+            let code = p["name"].as_str().expect("name");
+            let pairs = vec![(format!("{code}:missing"), "true".to_string())];
+            assert!(
+                fhir::search::parse_query(t, &pairs, false).is_ok(),
+                "{t}?{code} is listed but not accepted"
+            );
+        }
+        for inc in r["searchRevInclude"].as_array().expect("revinclude") {
+            let pairs = vec![("_revinclude".to_string(), inc.as_str().expect("str").to_string())];
+            assert!(fhir::search::parse_query(t, &pairs, false).is_ok(), "{t} _revinclude={inc}");
+        }
+    }
+}
