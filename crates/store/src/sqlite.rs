@@ -61,6 +61,12 @@ CREATE TABLE IF NOT EXISTS compartment (
 ) WITHOUT ROWID;
 "#;
 
+/// Page cache of the writer connection: index pages stay hot during imports.
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
+/// Page cache of each reader connection; the OS page cache holds the rest, so serving
+/// memory stays bounded however many readers are open.
+const READER_CACHE_KIB: i64 = 8 * 1024;
+
 /// The embedded SQLite backend.
 pub struct Sqlite {
     path: PathBuf,
@@ -76,7 +82,7 @@ impl Sqlite {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Database(format!("cannot create {}: {e}", dir.display())))?;
         let path = dir.join("yilian.db");
-        let conn = connect(&path)?;
+        let conn = connect(&path, WRITER_CACHE_KIB)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
         let seq: i64 = conn
             .query_row(
@@ -102,7 +108,7 @@ impl Sqlite {
         let pooled = self.readers.lock().expect("reader pool lock poisoned").pop();
         match pooled {
             Some(c) => Ok(c),
-            None => connect(&self.path),
+            None => connect(&self.path, READER_CACHE_KIB),
         }
     }
 }
@@ -252,7 +258,7 @@ fn numbered(sql: &str) -> String {
     sql.replace('$', "?")
 }
 
-fn connect(path: &Path) -> Result<Connection, StoreError> {
+fn connect(path: &Path, cache_kib: i64) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -264,10 +270,10 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
          PRAGMA busy_timeout = 10000;
-         PRAGMA cache_size = -65536;
          PRAGMA temp_store = MEMORY;",
     )
     .map_err(db)?;
+    conn.pragma_update(None, "cache_size", -cache_kib).map_err(db)?;
     conn.set_prepared_statement_cache_capacity(256);
     Ok(conn)
 }
