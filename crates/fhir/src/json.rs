@@ -12,10 +12,23 @@ pub const MAX_DEPTH: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JsonError {
-    InvalidUtf8 { byte: usize },
-    Syntax { line: usize, column: usize, what: &'static str },
-    DuplicateKey { line: usize, column: usize, key: String },
-    TooDeep { line: usize, column: usize },
+    InvalidUtf8 {
+        byte: usize,
+    },
+    Syntax {
+        line: usize,
+        column: usize,
+        what: &'static str,
+    },
+    DuplicateKey {
+        line: usize,
+        column: usize,
+        key: String,
+    },
+    TooDeep {
+        line: usize,
+        column: usize,
+    },
     NotAnObject,
 }
 
@@ -175,7 +188,12 @@ fn unescape(raw: &[u8]) -> String {
 fn position(b: &[u8], at: usize) -> (usize, usize) {
     let before = &b[..at];
     let line = before.iter().filter(|&&c| c == b'\n').count() + 1;
-    let column = at - before.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1) + 1;
+    let column = at
+        - before
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |p| p + 1)
+        + 1;
     (line, column)
 }
 
@@ -210,22 +228,47 @@ mod tests {
             br#"{"a":1,"\u0061":2}"#,
             expect![[r#"error duplicate key 'a' at line 1 column 8"#]],
         );
-        check(br#"{"a":[{"b":1},{"b":1}]}"#, expect![[r#"ok {"a":[{"b":1},{"b":1}]}"#]]);
-        check(br#"{"a":"{\"a\":1}"}"#, expect![[r#"ok {"a":"{\"a\":1}"}"#]]);
+        check(
+            br#"{"a":[{"b":1},{"b":1}]}"#,
+            expect![[r#"ok {"a":[{"b":1},{"b":1}]}"#]],
+        );
+        check(
+            br#"{"a":"{\"a\":1}"}"#,
+            expect![[r#"ok {"a":"{\"a\":1}"}"#]],
+        );
     }
 
     #[test]
     fn rejects_bad_bytes_and_syntax() {
-        check(b"{\"a\":\"\xff\"}", expect![[r#"error invalid UTF-8 at byte 6"#]]);
-        check(b"{\"a\":1,}", expect![[r#"error malformed JSON at line 1 column 8: trailing comma"#]]);
-        check(b"{\"a\":", expect![[r#"error malformed JSON at line 1 column 5: unexpected end of input"#]]);
-        check(b"[1]", expect![[r#"error a FHIR resource must be a JSON object"#]]);
-        check(b"", expect![[r#"error malformed JSON at line 1 column 0: unexpected end of input"#]]);
+        check(
+            b"{\"a\":\"\xff\"}",
+            expect![[r#"error invalid UTF-8 at byte 6"#]],
+        );
+        check(
+            b"{\"a\":1,}",
+            expect![[r#"error malformed JSON at line 1 column 8: trailing comma"#]],
+        );
+        check(
+            b"{\"a\":",
+            expect![[r#"error malformed JSON at line 1 column 5: unexpected end of input"#]],
+        );
+        check(
+            b"[1]",
+            expect![[r#"error a FHIR resource must be a JSON object"#]],
+        );
+        check(
+            b"",
+            expect![[r#"error malformed JSON at line 1 column 0: unexpected end of input"#]],
+        );
     }
 
     #[test]
     fn bounds_depth() {
-        let deep = format!("{}{}", "{\"a\":".repeat(70), "1".to_string() + &"}".repeat(70));
+        let deep = format!(
+            "{}{}",
+            "{\"a\":".repeat(70),
+            "1".to_string() + &"}".repeat(70)
+        );
         check(
             deep.as_bytes(),
             expect![[r#"error JSON nested deeper than 64 levels at line 1 column 321"#]],

@@ -97,7 +97,11 @@ pub fn resource(status: StatusCode, s: &Stored, location: Option<String>, ret: R
                 code: fhir::IssueType::Informational,
                 diagnostics: format!(
                     "{} {}/{} version {}",
-                    if status == StatusCode::CREATED { "created" } else { "updated" },
+                    if status == StatusCode::CREATED {
+                        "created"
+                    } else {
+                        "updated"
+                    },
                     s.resource_type,
                     s.id,
                     s.version
@@ -137,7 +141,11 @@ pub struct BundleParts<'a> {
 
 pub fn bundle(parts: BundleParts<'_>) -> Response {
     let mut out: Vec<u8> = Vec::with_capacity(
-        256 + parts.entries.iter().map(|(s, _)| s.body.len() + 128).sum::<usize>(),
+        256 + parts
+            .entries
+            .iter()
+            .map(|(s, _)| s.body.len() + 128)
+            .sum::<usize>(),
     );
     out.extend_from_slice(br#"{"resourceType":"Bundle","type":"#);
     push_json(&mut out, &json!(parts.kind));
@@ -164,7 +172,10 @@ pub fn bundle(parts: BundleParts<'_>) -> Response {
         }
         first = false;
         out.extend_from_slice(br#"{"fullUrl":"#);
-        push_json(&mut out, &json!(format!("{}/{}/{}", parts.base, s.resource_type, s.id)));
+        push_json(
+            &mut out,
+            &json!(format!("{}/{}/{}", parts.base, s.resource_type, s.id)),
+        );
         if !s.deleted {
             out.extend_from_slice(br#","resource":"#);
             out.extend_from_slice(&s.body);
@@ -183,7 +194,8 @@ pub fn bundle(parts: BundleParts<'_>) -> Response {
                 } else {
                     "PUT"
                 };
-                let request = json!({"method": method, "url": format!("{}/{}", s.resource_type, s.id)});
+                let request =
+                    json!({"method": method, "url": format!("{}/{}", s.resource_type, s.id)});
                 let response = json!({
                     "status": if s.deleted { "204" } else if s.version == 1 { "201" } else { "200" },
                     "etag": format!("W/\"{}\"", s.version),
@@ -245,7 +257,10 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 mod tests {
     #[test]
     fn http_dates() {
-        assert_eq!(super::http_date(784_111_777_000), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(
+            super::http_date(784_111_777_000),
+            "Sun, 06 Nov 1994 08:49:37 GMT"
+        );
         assert_eq!(super::http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
     }
 }

@@ -45,7 +45,10 @@ async fn dispatch(State(app): State<Arc<AppState>>, req: Request) -> Response {
     };
     let status = response.status().as_u16();
     // Types are not patient data; ids, queries and bodies are never logged.
-    let logged_type = if fhir::is_supported_type(&resource_type) || resource_type.starts_with('_') || resource_type == "metadata" {
+    let logged_type = if fhir::is_supported_type(&resource_type)
+        || resource_type.starts_with('_')
+        || resource_type == "metadata"
+    {
         resource_type.as_str()
     } else {
         "-"
@@ -110,7 +113,11 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
             });
             let w = blocking(move || svc.create(&caller, &t, &body, cond.as_deref())).await?;
             let s = &w.stored;
-            let status = if w.created { StatusCode::CREATED } else { StatusCode::OK };
+            let status = if w.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
             let loc = format!("{base}/{}/{}/_history/{}", s.resource_type, s.id, s.version);
             Ok(response::resource(status, s, Some(loc), ret))
         }
@@ -123,7 +130,11 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
             })
             .await?;
             let s = &w.stored;
-            let status = if w.created { StatusCode::CREATED } else { StatusCode::OK };
+            let status = if w.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
             let loc = format!("{base}/{}/{}/_history/{}", s.resource_type, s.id, s.version);
             Ok(response::resource(status, s, Some(loc), ret))
         }
@@ -133,16 +144,25 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
         (&Method::GET, [t, id]) => {
             let (t, id) = (t.to_string(), id.to_string());
             let s = blocking(move || svc.read(&caller, &t, &id)).await?;
-            Ok(response::resource(StatusCode::OK, &s, None, Return::Representation))
+            Ok(response::resource(
+                StatusCode::OK,
+                &s,
+                None,
+                Return::Representation,
+            ))
         }
         (&Method::PUT, [t, id]) => {
             let body = read_body(app, &headers, body).await?;
             let (t, id) = (t.to_string(), id.to_string());
             let if_match = header_str(&headers, "if-match");
-            let w = blocking(move || svc.update(&caller, &t, &id, &body, if_match.as_deref()))
-                .await?;
+            let w =
+                blocking(move || svc.update(&caller, &t, &id, &body, if_match.as_deref())).await?;
             let s = &w.stored;
-            let status = if w.created { StatusCode::CREATED } else { StatusCode::OK };
+            let status = if w.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
             let loc = format!("{base}/{}/{}/_history/{}", s.resource_type, s.id, s.version);
             Ok(response::resource(status, s, Some(loc), ret))
         }
@@ -166,7 +186,12 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
         (&Method::GET, [t, id, "_history", vid]) => {
             let (t, id, vid) = (t.to_string(), id.to_string(), vid.to_string());
             let s = blocking(move || svc.vread(&caller, &t, &id, &vid)).await?;
-            Ok(response::resource(StatusCode::OK, &s, None, Return::Representation))
+            Ok(response::resource(
+                StatusCode::OK,
+                &s,
+                None,
+                Return::Representation,
+            ))
         }
         (&Method::GET, ["Patient", id, "$everything"]) => {
             let id = id.to_string();
@@ -174,7 +199,10 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
             let page = param(&pairs, "_page");
             let r = blocking(move || svc.everything(&caller, &id, count, page.as_deref())).await?;
             let self_link = format!("{base}{}", path_and_query(&parts.uri));
-            let next = r.next.as_ref().map(|c| next_link(&base, &parts.uri, &pairs, c));
+            let next = r
+                .next
+                .as_ref()
+                .map(|c| next_link(&base, &parts.uri, &pairs, c));
             Ok(response::bundle(BundleParts {
                 kind: "searchset",
                 base: &base,
@@ -185,11 +213,19 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
                 outcome: None,
             }))
         }
-        (_, [t, ..]) if !t.starts_with('$') && !t.starts_with('_') && !fhir::is_supported_type(t) && *t != "metadata" => {
+        (_, [t, ..])
+            if !t.starts_with('$')
+                && !t.starts_with('_')
+                && !fhir::is_supported_type(t)
+                && *t != "metadata" =>
+        {
             Err(Error::UnsupportedType(t.to_string()).into())
         }
         _ => Ok(outcome(
-            if matches!(method, Method::GET | Method::POST | Method::PUT | Method::DELETE) {
+            if matches!(
+                method,
+                Method::GET | Method::POST | Method::PUT | Method::DELETE
+            ) {
                 404
             } else {
                 405
@@ -214,8 +250,7 @@ async fn search(
     let lenient = prefer(headers, "handling").as_deref() == Some("lenient");
     let t2 = t.to_string();
     let p2 = pairs.clone();
-    let r: SearchResult =
-        blocking(move || svc.search(&Caller::Client, &t2, &p2, lenient)).await?;
+    let r: SearchResult = blocking(move || svc.search(&Caller::Client, &t2, &p2, lenient)).await?;
     let self_link = format!("{base}{}", path_and_query(uri));
     let next = r.next.as_ref().map(|c| next_link(base, uri, &pairs, c));
     let outcome = (!r.ignored.is_empty()).then(|| {
@@ -295,7 +330,12 @@ async fn blocking<T: Send + 'static>(
 
 async fn read_body(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Vec<u8>> {
     let ct = header_str(headers, "content-type").unwrap_or_default();
-    let mime = ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
     if mime != "application/fhir+json" && mime != "application/json" {
         return Err(unsupported_media());
     }
@@ -361,7 +401,10 @@ fn prefer_return(headers: &HeaderMap) -> Return {
 }
 
 fn param(pairs: &[(String, String)], name: &str) -> Option<String> {
-    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
 }
 
 fn count_param(pairs: &[(String, String)]) -> Result<Option<usize>> {
@@ -385,11 +428,17 @@ fn base_url(app: &AppState, headers: &HeaderMap) -> String {
 }
 
 fn path_and_query(uri: &axum::http::Uri) -> String {
-    uri.path_and_query().map_or("/".into(), |p| p.as_str().to_string())
+    uri.path_and_query()
+        .map_or("/".into(), |p| p.as_str().to_string())
 }
 
 /// The request's own URL with `_page` replaced by `cursor`.
-fn next_link(base: &str, uri: &axum::http::Uri, pairs: &[(String, String)], cursor: &str) -> String {
+fn next_link(
+    base: &str,
+    uri: &axum::http::Uri,
+    pairs: &[(String, String)],
+    cursor: &str,
+) -> String {
     let mut q = form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs.iter().filter(|(k, _)| k != "_page") {
         q.append_pair(k, v);

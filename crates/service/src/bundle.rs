@@ -12,7 +12,10 @@ pub fn process(service: &Service, caller: &Caller, body: &[u8]) -> Result<Value,
     if bundle.get("resourceType").and_then(Value::as_str) != Some("Bundle") {
         return Err(bad("the body must be a Bundle", "Bundle.resourceType"));
     }
-    let kind = bundle.get("type").and_then(Value::as_str).unwrap_or_default();
+    let kind = bundle
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let entries = match bundle.get("entry") {
         None => Vec::new(),
         Some(Value::Array(e)) => e.clone(),
@@ -122,7 +125,11 @@ fn to_write(service: &Service, i: usize, r: Request) -> Result<Entry, Vec<Issue>
         ("POST", None, None) => WriteOp::Create {
             resource: resource(&r)?,
             if_none_exist: match &r.if_none_exist {
-                Some(p) => Some(service.condition(&r.resource_type, p).map_err(|e| relocate(i, e))?),
+                Some(p) => Some(
+                    service
+                        .condition(&r.resource_type, p)
+                        .map_err(|e| relocate(i, e))?,
+                ),
                 None => None,
             },
         },
@@ -139,7 +146,9 @@ fn to_write(service: &Service, i: usize, r: Request) -> Result<Entry, Vec<Issue>
             }
         }
         ("PUT", None, Some(q)) => WriteOp::ConditionalUpdate {
-            query: service.condition(&r.resource_type, q).map_err(|e| relocate(i, e))?,
+            query: service
+                .condition(&r.resource_type, q)
+                .map_err(|e| relocate(i, e))?,
             resource: resource(&r)?,
             if_match,
         },
@@ -185,7 +194,10 @@ fn batch(service: &Service, caller: &Caller, raw: Vec<Value>) -> Value {
 fn run_batch_entry(service: &Service, caller: &Caller, r: Request) -> Result<Value, Error> {
     let body = |r: &Request| -> Result<Vec<u8>, Error> {
         let res = r.resource.as_ref().ok_or_else(|| {
-            Error::BadBundle(vec![Issue::error(IssueType::Required, "entry has no resource")])
+            Error::BadBundle(vec![Issue::error(
+                IssueType::Required,
+                "entry has no resource",
+            )])
         })?;
         serde_json::to_vec(res).map_err(|e| Error::Internal(e.to_string()))
     };
@@ -204,7 +216,13 @@ fn run_batch_entry(service: &Service, caller: &Caller, r: Request) -> Result<Val
         }
         ("PUT", Some(id), None) => {
             let b = body(&r)?;
-            Ok(written(service.update(caller, &r.resource_type, id, &b, r.if_match.as_deref())?))
+            Ok(written(service.update(
+                caller,
+                &r.resource_type,
+                id,
+                &b,
+                r.if_match.as_deref(),
+            )?))
         }
         ("PUT", None, Some(q)) => {
             let b = body(&r)?;
@@ -248,7 +266,10 @@ fn response_entry(outcome: &WriteOutcome) -> Value {
     };
     let mut response = json!({"status": status});
     if let Some(s) = s {
-        response["location"] = json!(format!("{}/{}/_history/{}", s.resource_type, s.id, s.version));
+        response["location"] = json!(format!(
+            "{}/{}/_history/{}",
+            s.resource_type, s.id, s.version
+        ));
         response["etag"] = json!(format!("W/\"{}\"", s.version));
         response["lastModified"] = json!(fhir::time::format_instant(s.last_updated));
     }

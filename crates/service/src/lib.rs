@@ -380,7 +380,11 @@ impl Service {
         Ok(())
     }
 
-    fn condition(&self, resource_type: &str, pairs: &[(String, String)]) -> Result<SearchQuery, Error> {
+    fn condition(
+        &self,
+        resource_type: &str,
+        pairs: &[(String, String)],
+    ) -> Result<SearchQuery, Error> {
         let query = parse_query(resource_type, pairs, false).map_err(Error::BadSearch)?;
         if query.clauses.is_empty() {
             return Err(Error::BadSearch(vec![fhir::Issue::error(
@@ -441,7 +445,11 @@ fn import_op(resource: Value) -> Result<WriteOp, Error> {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    match resource.get("id").and_then(Value::as_str).map(str::to_string) {
+    match resource
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    {
         Some(id) if fhir::is_valid_id(&id) => Ok(WriteOp::Update {
             resource_type,
             id,

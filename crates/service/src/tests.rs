@@ -76,7 +76,9 @@ fn bad_bodies_get_precise_outcomes() {
 fn error_messages_carry_no_resource_content() {
     let s = service();
     let secret = "ZHANGSAN-SECRET";
-    let body = format!(r#"{{"resourceType":"Patient","birthDate":"{secret}","name":[{{"family":"{secret}"}}]}}"#);
+    let body = format!(
+        r#"{{"resourceType":"Patient","birthDate":"{secret}","name":[{{"family":"{secret}"}}]}}"#
+    );
     let err = s
         .create(&Caller::Client, "Patient", body.as_bytes(), None)
         .expect_err("an invalid birth date is rejected");
@@ -89,7 +91,10 @@ fn error_messages_carry_no_resource_content() {
 fn capability_statement_lists_exactly_what_is_served() {
     let cs = service().capabilities("http://yilian.test");
     let resources = cs["rest"][0]["resource"].as_array().expect("resources");
-    let types: Vec<&str> = resources.iter().filter_map(|r| r["type"].as_str()).collect();
+    let types: Vec<&str> = resources
+        .iter()
+        .filter_map(|r| r["type"].as_str())
+        .collect();
     assert_eq!(types, fhir::SUPPORTED_TYPES);
     for r in resources {
         let t = r["type"].as_str().expect("type");
@@ -104,8 +109,14 @@ fn capability_statement_lists_exactly_what_is_served() {
             );
         }
         for inc in r["searchRevInclude"].as_array().expect("revinclude") {
-            let pairs = vec![("_revinclude".to_string(), inc.as_str().expect("str").to_string())];
-            assert!(fhir::search::parse_query(t, &pairs, false).is_ok(), "{t} _revinclude={inc}");
+            let pairs = vec![(
+                "_revinclude".to_string(),
+                inc.as_str().expect("str").to_string(),
+            )];
+            assert!(
+                fhir::search::parse_query(t, &pairs, false).is_ok(),
+                "{t} _revinclude={inc}"
+            );
         }
     }
 }

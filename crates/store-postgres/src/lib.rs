@@ -56,11 +56,11 @@ CREATE TABLE IF NOT EXISTS ix_number (
     PRIMARY KEY (sp, v, u, rid)
 );
 CREATE TABLE IF NOT EXISTS ix_ref (
-    sp BIGINT NOT NULL, target TEXT COLLATE "C" NOT NULL, rid BIGINT NOT NULL,
-    PRIMARY KEY (sp, target, rid)
+    sp BIGINT NOT NULL, h BIGINT NOT NULL, rid BIGINT NOT NULL,
+    PRIMARY KEY (sp, h, rid)
 );
 CREATE TABLE IF NOT EXISTS compartment (
-    pid TEXT COLLATE "C" NOT NULL, rid BIGINT NOT NULL,
+    pid BIGINT NOT NULL, rid BIGINT NOT NULL,
     PRIMARY KEY (pid, rid)
 );
 "#;
@@ -94,7 +94,11 @@ pub struct Postgres {
 impl Postgres {
     /// Connects to `url` and keeps the store in `schema` (created if missing).
     pub fn open(url: &str, schema: &str) -> Result<Postgres, StoreError> {
-        if schema.is_empty() || !schema.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        if schema.is_empty()
+            || !schema
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
             return Err(StoreError::Database(
                 "a schema name is letters, digits and underscores".into(),
             ));
@@ -106,9 +110,7 @@ impl Postgres {
             closed: AtomicBool::new(false),
         };
         let mut conn = pg.connect()?;
-        conn.client
-            .batch_execute(SCHEMA)
-            .map_err(|e| db(&e))?;
+        conn.client.batch_execute(SCHEMA).map_err(|e| db(&e))?;
         pg.pool.lock().expect("pool lock poisoned").push(conn);
         Ok(pg)
     }
@@ -259,13 +261,15 @@ impl Tx for PgTx<'_> {
                 let v = if *t == Type::INT8 {
                     row.get::<_, Option<i64>>(i).map(SqlValue::Int)
                 } else if *t == Type::INT4 {
-                    row.get::<_, Option<i32>>(i).map(|v| SqlValue::Int(v.into()))
+                    row.get::<_, Option<i32>>(i)
+                        .map(|v| SqlValue::Int(v.into()))
                 } else if *t == Type::FLOAT8 {
                     row.get::<_, Option<f64>>(i).map(SqlValue::Real)
                 } else if *t == Type::BYTEA {
                     row.get::<_, Option<Vec<u8>>>(i).map(SqlValue::Blob)
                 } else if *t == Type::BOOL {
-                    row.get::<_, Option<bool>>(i).map(|b| SqlValue::Int(b.into()))
+                    row.get::<_, Option<bool>>(i)
+                        .map(|b| SqlValue::Int(b.into()))
                 } else {
                     row.get::<_, Option<String>>(i).map(SqlValue::Text)
                 };

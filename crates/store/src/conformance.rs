@@ -12,8 +12,14 @@ type Case = (&'static str, fn(&dyn Store));
 pub const CASES: &[Case] = &[
     ("create_read_vread", create_read_vread),
     ("update_keeps_every_version", update_keeps_every_version),
-    ("update_without_change_is_a_no_op", update_without_change_is_a_no_op),
-    ("if_match_rejects_stale_versions", if_match_rejects_stale_versions),
+    (
+        "update_without_change_is_a_no_op",
+        update_without_change_is_a_no_op,
+    ),
+    (
+        "if_match_rejects_stale_versions",
+        if_match_rejects_stale_versions,
+    ),
     ("delete_is_versioned", delete_is_versioned),
     ("search_tokens", search_tokens),
     ("search_strings", search_strings),
@@ -22,15 +28,27 @@ pub const CASES: &[Case] = &[
     ("search_references_and_ids", search_references_and_ids),
     ("search_last_updated", search_last_updated),
     ("sort_and_page", sort_and_page),
-    ("paging_is_stable_under_writes", paging_is_stable_under_writes),
+    (
+        "paging_is_stable_under_writes",
+        paging_is_stable_under_writes,
+    ),
     ("include_and_revinclude", include_and_revinclude),
     ("counts", counts),
-    ("transaction_is_all_or_nothing", transaction_is_all_or_nothing),
-    ("transaction_resolves_urn_uuids", transaction_resolves_urn_uuids),
+    (
+        "transaction_is_all_or_nothing",
+        transaction_is_all_or_nothing,
+    ),
+    (
+        "transaction_resolves_urn_uuids",
+        transaction_resolves_urn_uuids,
+    ),
     ("conditional_create", conditional_create),
     ("conditional_create_race", conditional_create_race),
     ("conditional_update", conditional_update),
-    ("everything_is_the_compartment", everything_is_the_compartment),
+    (
+        "everything_is_the_compartment",
+        everything_is_the_compartment,
+    ),
     ("history_type_and_system", history_type_and_system),
 ];
 
@@ -87,7 +105,10 @@ fn create(store: &dyn Store, resource: Value) -> Stored {
 }
 
 fn put(store: &dyn Store, resource: Value) -> WriteOutcome {
-    let rt = resource["resourceType"].as_str().expect("resourceType").to_string();
+    let rt = resource["resourceType"]
+        .as_str()
+        .expect("resourceType")
+        .to_string();
     let id = resource["id"].as_str().expect("id").to_string();
     one(
         store,
@@ -165,13 +186,24 @@ fn create_read_vread(store: &dyn Store) {
     let created = create(store, json!({"resourceType": "Patient", "gender": "male"}));
     assert_eq!(created.version, 1);
     assert!(fhir::is_valid_id(&created.id));
-    let read = store.read("Patient", &created.id).expect("read").expect("exists");
+    let read = store
+        .read("Patient", &created.id)
+        .expect("read")
+        .expect("exists");
     assert_eq!(read, created);
     let b = body(&read);
     assert_eq!(b["id"], json!(created.id));
     assert_eq!(b["meta"]["versionId"], json!("1"));
-    assert!(b["meta"]["lastUpdated"].as_str().expect("lastUpdated").ends_with('Z'));
-    assert_eq!(store.vread("Patient", &created.id, 1).expect("vread"), Some(created.clone()));
+    assert!(
+        b["meta"]["lastUpdated"]
+            .as_str()
+            .expect("lastUpdated")
+            .ends_with('Z')
+    );
+    assert_eq!(
+        store.vread("Patient", &created.id, 1).expect("vread"),
+        Some(created.clone())
+    );
     assert_eq!(store.vread("Patient", &created.id, 2).expect("vread"), None);
     assert_eq!(store.read("Patient", "missing").expect("read"), None);
     assert_eq!(store.read("Observation", &created.id).expect("read"), None);
@@ -186,10 +218,17 @@ fn update_keeps_every_version(store: &dyn Store) {
     assert!(matches!(&v2, WriteOutcome::Updated(s) if s.version == 2));
     let v3 = put(store, patient("p1", "Wang", "Wei", "1980-01-03"));
     assert!(matches!(&v3, WriteOutcome::Updated(s) if s.version == 3));
-    let v1 = store.vread("Patient", "p1", 1).expect("vread").expect("v1 kept");
+    let v1 = store
+        .vread("Patient", "p1", 1)
+        .expect("vread")
+        .expect("v1 kept");
     assert_eq!(body(&v1)["birthDate"], json!("1980-01-01"));
     let h = store
-        .history(&HistoryScope::Instance("Patient".into(), "p1".into()), 10, None)
+        .history(
+            &HistoryScope::Instance("Patient".into(), "p1".into()),
+            10,
+            None,
+        )
         .expect("history");
     let versions: Vec<u64> = h.versions.iter().map(|s| s.version).collect();
     assert_eq!(versions, vec![3, 2, 1]);
@@ -221,7 +260,11 @@ fn if_match_rejects_stale_versions(store: &dyn Store) {
     }]);
     assert!(matches!(
         stale,
-        Err(StoreError::VersionConflict { expected: 1, current: 2, .. })
+        Err(StoreError::VersionConflict {
+            expected: 1,
+            current: 2,
+            ..
+        })
     ));
     let fresh = one(
         store,
@@ -263,27 +306,57 @@ fn delete_is_versioned(store: &dyn Store) {
 }
 
 fn search_tokens(store: &dyn Store) {
-    put(store, observation("o1", "p1", "2345-7", "2024-01-01", "5.5"));
+    put(
+        store,
+        observation("o1", "p1", "2345-7", "2024-01-01", "5.5"),
+    );
     put(store, observation("o2", "p1", "718-7", "2024-01-02", "130"));
     let mut plain = observation("o3", "p1", "x", "2024-01-03", "1");
     plain["code"] = json!({"coding": [{"code": "2345-7"}]});
     put(store, plain);
-    assert_eq!(sorted(ids(store, "Observation?code=2345-7")), strs(&["o1", "o3"]));
-    assert_eq!(ids(store, "Observation?code=http://loinc.org|2345-7"), strs(&["o1"]));
+    assert_eq!(
+        sorted(ids(store, "Observation?code=2345-7")),
+        strs(&["o1", "o3"])
+    );
+    assert_eq!(
+        ids(store, "Observation?code=http://loinc.org|2345-7"),
+        strs(&["o1"])
+    );
     assert_eq!(ids(store, "Observation?code=|2345-7"), strs(&["o3"]));
-    assert_eq!(sorted(ids(store, "Observation?code=http://loinc.org|")), strs(&["o1", "o2"]));
-    assert_eq!(sorted(ids(store, "Observation?code=2345-7,718-7")), strs(&["o1", "o2", "o3"]));
+    assert_eq!(
+        sorted(ids(store, "Observation?code=http://loinc.org|")),
+        strs(&["o1", "o2"])
+    );
+    assert_eq!(
+        sorted(ids(store, "Observation?code=2345-7,718-7")),
+        strs(&["o1", "o2", "o3"])
+    );
     assert_eq!(ids(store, "Observation?code:not=2345-7"), strs(&["o2"]));
     assert!(ids(store, "Observation?code:not=2345-7,718-7").is_empty());
-    assert_eq!(ids(store, "Observation?code=2345-7&code=http://loinc.org|2345-7"), strs(&["o1"]));
-    assert_eq!(sorted(ids(store, "Observation?status=final")), strs(&["o1", "o2", "o3"]));
+    assert_eq!(
+        ids(
+            store,
+            "Observation?code=2345-7&code=http://loinc.org|2345-7"
+        ),
+        strs(&["o1"])
+    );
+    assert_eq!(
+        sorted(ids(store, "Observation?status=final")),
+        strs(&["o1", "o2", "o3"])
+    );
     assert_eq!(
         sorted(ids(store, "Observation?category=laboratory")),
         strs(&["o1", "o2", "o3"])
     );
     put(store, patient("p1", "Wang", "Fang", "1985-03-04"));
-    put(store, json!({"resourceType": "Patient", "id": "p2", "gender": "male"}));
-    assert_eq!(ids(store, "Patient?identifier=urn:oid:2.16.156.10011.1.1|ID-p1"), strs(&["p1"]));
+    put(
+        store,
+        json!({"resourceType": "Patient", "id": "p2", "gender": "male"}),
+    );
+    assert_eq!(
+        ids(store, "Patient?identifier=urn:oid:2.16.156.10011.1.1|ID-p1"),
+        strs(&["p1"])
+    );
     assert_eq!(ids(store, "Patient?phone=138p1"), strs(&["p1"]));
     assert_eq!(ids(store, "Patient?gender=male"), strs(&["p2"]));
     assert_eq!(ids(store, "Patient?birthdate:missing=true"), strs(&["p2"]));
@@ -310,30 +383,57 @@ fn search_dates(store: &dyn Store) {
     put(store, patient("a", "A", "A", "1980"));
     put(store, patient("b", "B", "B", "1980-06-15"));
     put(store, patient("c", "C", "C", "1990-01-01"));
-    assert_eq!(sorted(ids(store, "Patient?birthdate=1980")), strs(&["a", "b"]));
+    assert_eq!(
+        sorted(ids(store, "Patient?birthdate=1980")),
+        strs(&["a", "b"])
+    );
     assert_eq!(ids(store, "Patient?birthdate=1980-06-15"), strs(&["b"]));
     assert_eq!(ids(store, "Patient?birthdate=eq1980-06"), strs(&["b"]));
     assert_eq!(ids(store, "Patient?birthdate=gt1980-12-31"), strs(&["c"]));
-    assert_eq!(sorted(ids(store, "Patient?birthdate=lt1981")), strs(&["a", "b"]));
-    assert_eq!(sorted(ids(store, "Patient?birthdate=ge1980-06-15")), strs(&["a", "b", "c"]));
-    assert_eq!(sorted(ids(store, "Patient?birthdate=le1980-06-14")), strs(&["a"]));
+    assert_eq!(
+        sorted(ids(store, "Patient?birthdate=lt1981")),
+        strs(&["a", "b"])
+    );
+    assert_eq!(
+        sorted(ids(store, "Patient?birthdate=ge1980-06-15")),
+        strs(&["a", "b", "c"])
+    );
+    assert_eq!(
+        sorted(ids(store, "Patient?birthdate=le1980-06-14")),
+        strs(&["a"])
+    );
     assert_eq!(sorted(ids(store, "Patient?birthdate=ne1980")), strs(&["c"]));
     // A year-precision birth date overlaps June, so both prefixes accept it.
     assert_eq!(
-        sorted(ids(store, "Patient?birthdate=ge1980-06-01&birthdate=le1980-06-30")),
+        sorted(ids(
+            store,
+            "Patient?birthdate=ge1980-06-01&birthdate=le1980-06-30"
+        )),
         strs(&["a", "b"])
     );
-    put(store, observation("o1", "a", "1", "2024-03-01T10:00:00+08:00", "1"));
-    put(store, observation("o2", "a", "1", "2024-03-02T10:00:00Z", "1"));
+    put(
+        store,
+        observation("o1", "a", "1", "2024-03-01T10:00:00+08:00", "1"),
+    );
+    put(
+        store,
+        observation("o2", "a", "1", "2024-03-02T10:00:00Z", "1"),
+    );
     assert_eq!(ids(store, "Observation?date=2024-03-01"), strs(&["o1"]));
     assert_eq!(ids(store, "Observation?date=gt2024-03-01"), strs(&["o2"]));
-    assert_eq!(ids(store, "Observation?date=lt2024-03-01T03:00:00Z"), strs(&["o1"]));
+    assert_eq!(
+        ids(store, "Observation?date=lt2024-03-01T03:00:00Z"),
+        strs(&["o1"])
+    );
     let mut enc = json!({"resourceType": "Encounter", "id": "e1", "status": "finished",
         "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
         "subject": {"reference": "Patient/a"},
         "period": {"start": "2024-02-01T08:00:00Z", "end": "2024-02-03T08:00:00Z"}});
     put(store, enc.clone());
-    assert_eq!(ids(store, "Encounter?date=2024-02-02"), Vec::<String>::new());
+    assert_eq!(
+        ids(store, "Encounter?date=2024-02-02"),
+        Vec::<String>::new()
+    );
     assert_eq!(ids(store, "Encounter?date=ge2024-02-02"), strs(&["e1"]));
     assert_eq!(ids(store, "Encounter?date=ap2024-02-02"), strs(&["e1"]));
     enc["period"] = json!({"start": "2024-02-01T08:00:00Z"});
@@ -346,10 +446,16 @@ fn search_quantities(store: &dyn Store) {
     put(store, observation("o2", "p", "1", "2024-01-01", "7.2"));
     assert_eq!(ids(store, "Observation?value-quantity=gt6"), strs(&["o2"]));
     assert_eq!(ids(store, "Observation?value-quantity=5.5"), strs(&["o1"]));
-    assert_eq!(ids(store, "Observation?value-quantity=le5.5||mmol/L"), strs(&["o1"]));
+    assert_eq!(
+        ids(store, "Observation?value-quantity=le5.5||mmol/L"),
+        strs(&["o1"])
+    );
     assert!(ids(store, "Observation?value-quantity=le5.5||mg/dL").is_empty());
     let o1 = store.read("Observation", "o1").expect("read").expect("o1");
-    assert!(String::from_utf8_lossy(&o1.body).contains("5.50"), "decimal text kept");
+    assert!(
+        String::from_utf8_lossy(&o1.body).contains("5.50"),
+        "decimal text kept"
+    );
 }
 
 fn search_references_and_ids(store: &dyn Store) {
@@ -362,13 +468,28 @@ fn search_references_and_ids(store: &dyn Store) {
     let mut o3 = observation("o3", "p1", "1", "2024-01-01", "1");
     o3["encounter"] = json!({"reference": "Encounter/e1"});
     put(store, o3);
-    assert_eq!(sorted(ids(store, "Observation?patient=p1")), strs(&["o1", "o3"]));
-    assert_eq!(sorted(ids(store, "Observation?subject=Patient/p1")), strs(&["o1", "o3"]));
-    assert_eq!(sorted(ids(store, "Observation?subject=p1")), strs(&["o1", "o3"]));
+    assert_eq!(
+        sorted(ids(store, "Observation?patient=p1")),
+        strs(&["o1", "o3"])
+    );
+    assert_eq!(
+        sorted(ids(store, "Observation?subject=Patient/p1")),
+        strs(&["o1", "o3"])
+    );
+    assert_eq!(
+        sorted(ids(store, "Observation?subject=p1")),
+        strs(&["o1", "o3"])
+    );
     assert_eq!(ids(store, "Observation?patient=Patient/p2"), strs(&["o2"]));
     assert_eq!(ids(store, "Observation?encounter=e1"), strs(&["o3"]));
-    assert_eq!(ids(store, "Encounter?service-provider=Organization/h1"), strs(&["e1"]));
-    assert_eq!(sorted(ids(store, "Observation?_id=o1,o2")), strs(&["o1", "o2"]));
+    assert_eq!(
+        ids(store, "Encounter?service-provider=Organization/h1"),
+        strs(&["e1"])
+    );
+    assert_eq!(
+        sorted(ids(store, "Observation?_id=o1,o2")),
+        strs(&["o1", "o2"])
+    );
     enc["subject"] = json!({"reference": "Patient/p2"});
     put(store, enc);
     assert_eq!(ids(store, "Encounter?patient=p2"), strs(&["e1"]));
@@ -376,24 +497,51 @@ fn search_references_and_ids(store: &dyn Store) {
 }
 
 fn search_last_updated(store: &dyn Store) {
-    let a = put(store, patient("a", "A", "A", "1980")).stored().cloned().expect("a");
+    let a = put(store, patient("a", "A", "A", "1980"))
+        .stored()
+        .cloned()
+        .expect("a");
     let stamp = fhir::time::format_instant(a.last_updated);
     assert!(ids(store, &format!("Patient?_lastUpdated=gt{stamp}")).is_empty());
-    assert_eq!(ids(store, &format!("Patient?_lastUpdated=ge{stamp}")), strs(&["a"]));
-    assert_eq!(ids(store, "Patient?_lastUpdated=gt2000-01-01"), strs(&["a"]));
+    assert_eq!(
+        ids(store, &format!("Patient?_lastUpdated=ge{stamp}")),
+        strs(&["a"])
+    );
+    assert_eq!(
+        ids(store, "Patient?_lastUpdated=gt2000-01-01"),
+        strs(&["a"])
+    );
     assert!(ids(store, "Patient?_lastUpdated=lt2000-01-01").is_empty());
 }
 
 fn sort_and_page(store: &dyn Store) {
     for (i, day) in ["05", "01", "03", "02", "04"].iter().enumerate() {
-        put(store, observation(&format!("o{i}"), "p", "1", &format!("2024-01-{day}"), "1"));
+        put(
+            store,
+            observation(&format!("o{i}"), "p", "1", &format!("2024-01-{day}"), "1"),
+        );
     }
-    assert_eq!(ids(store, "Observation?_sort=date"), strs(&["o1", "o3", "o2", "o4", "o0"]));
-    assert_eq!(ids(store, "Observation?_sort=-date"), strs(&["o0", "o4", "o2", "o3", "o1"]));
-    assert_eq!(all_pages(store, "Observation?_sort=date&_count=2"), strs(&["o1", "o3", "o2", "o4", "o0"]));
-    assert_eq!(all_pages(store, "Observation?_sort=-date&_count=2"), strs(&["o0", "o4", "o2", "o3", "o1"]));
+    assert_eq!(
+        ids(store, "Observation?_sort=date"),
+        strs(&["o1", "o3", "o2", "o4", "o0"])
+    );
+    assert_eq!(
+        ids(store, "Observation?_sort=-date"),
+        strs(&["o0", "o4", "o2", "o3", "o1"])
+    );
+    assert_eq!(
+        all_pages(store, "Observation?_sort=date&_count=2"),
+        strs(&["o1", "o3", "o2", "o4", "o0"])
+    );
+    assert_eq!(
+        all_pages(store, "Observation?_sort=-date&_count=2"),
+        strs(&["o0", "o4", "o2", "o3", "o1"])
+    );
     assert_eq!(all_pages(store, "Observation?_count=2").len(), 5);
-    assert_eq!(all_pages(store, "Observation?_sort=_id&_count=3"), strs(&["o0", "o1", "o2", "o3", "o4"]));
+    assert_eq!(
+        all_pages(store, "Observation?_sort=_id&_count=3"),
+        strs(&["o0", "o1", "o2", "o3", "o4"])
+    );
     assert_eq!(
         all_pages(store, "Observation?_sort=_lastUpdated&_count=2"),
         strs(&["o0", "o1", "o2", "o3", "o4"])
@@ -407,7 +555,16 @@ fn sort_and_page(store: &dyn Store) {
 
 fn paging_is_stable_under_writes(store: &dyn Store) {
     for i in 0..6 {
-        put(store, observation(&format!("o{i}"), "p", "1", &format!("2024-01-0{}", i + 1), "1"));
+        put(
+            store,
+            observation(
+                &format!("o{i}"),
+                "p",
+                "1",
+                &format!("2024-01-0{}", i + 1),
+                "1",
+            ),
+        );
     }
     for url in ["Observation?_count=2", "Observation?_sort=-date&_count=2"] {
         // What matched before the first page, in the query's order.
@@ -420,8 +577,20 @@ fn paging_is_stable_under_writes(store: &dyn Store) {
             let page = store.search(&query).expect("search");
             seen.extend(page.matches.iter().map(|s| s.id.clone()));
             // Writes land between pages: a new match, and an update of one already seen.
-            put(store, observation(&format!("new{round}{}", url.len()), "p", "1", "2024-01-09", "1"));
-            put(store, observation("o0", "p", "1", "2024-01-01", &format!("{}", 10 + round)));
+            put(
+                store,
+                observation(
+                    &format!("new{round}{}", url.len()),
+                    "p",
+                    "1",
+                    "2024-01-09",
+                    "1",
+                ),
+            );
+            put(
+                store,
+                observation("o0", "p", "1", "2024-01-01", &format!("{}", 10 + round)),
+            );
             round += 1;
             match page.next {
                 Some(next) => query.page = Some(next),
@@ -436,7 +605,9 @@ fn include_and_revinclude(store: &dyn Store) {
     put(store, patient("p1", "Wang", "Wei", "1980-01-01"));
     put(store, observation("o1", "p1", "1", "2024-01-01", "1"));
     put(store, observation("o2", "p1", "1", "2024-01-01", "1"));
-    let page = store.search(&q("Observation?_include=Observation:patient")).expect("search");
+    let page = store
+        .search(&q("Observation?_include=Observation:patient"))
+        .expect("search");
     assert_eq!(page.matches.len(), 2);
     let inc: Vec<&str> = page.included.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(inc, vec!["p1"]);
@@ -450,12 +621,19 @@ fn include_and_revinclude(store: &dyn Store) {
 
 fn counts(store: &dyn Store) {
     for i in 0..5 {
-        put(store, observation(&format!("o{i}"), "p", "1", "2024-01-01", "1"));
+        put(
+            store,
+            observation(&format!("o{i}"), "p", "1", "2024-01-01", "1"),
+        );
     }
-    let page = store.search(&q("Observation?_summary=count")).expect("search");
+    let page = store
+        .search(&q("Observation?_summary=count"))
+        .expect("search");
     assert_eq!(page.total, Some(5));
     assert!(page.matches.is_empty());
-    let page = store.search(&q("Observation?_total=accurate&_count=2")).expect("search");
+    let page = store
+        .search(&q("Observation?_total=accurate&_count=2"))
+        .expect("search");
     assert_eq!(page.total, Some(5));
     assert_eq!(page.matches.len(), 2);
 }
@@ -487,8 +665,18 @@ fn transaction_is_all_or_nothing(store: &dyn Store) {
         }
         other => panic!("expected entry 1 to fail, got {other:?}"),
     }
-    assert!(ids(store, "Observation").is_empty(), "nothing of a failed transaction is kept");
-    assert_eq!(store.read("Patient", "p1").expect("read").expect("p1").version, 2);
+    assert!(
+        ids(store, "Observation").is_empty(),
+        "nothing of a failed transaction is kept"
+    );
+    assert_eq!(
+        store
+            .read("Patient", "p1")
+            .expect("read")
+            .expect("p1")
+            .version,
+        2
+    );
 }
 
 fn transaction_resolves_urn_uuids(store: &dyn Store) {
@@ -516,8 +704,14 @@ fn transaction_resolves_urn_uuids(store: &dyn Store) {
     let obs = out[0].stored().expect("obs");
     let pat = out[1].stored().expect("patient");
     assert_ne!(pat.id, "ignored", "create assigns the id");
-    assert_eq!(body(obs)["subject"]["reference"], json!(format!("Patient/{}", pat.id)));
-    assert_eq!(ids(store, &format!("Observation?patient={}", pat.id)), vec![obs.id.clone()]);
+    assert_eq!(
+        body(obs)["subject"]["reference"],
+        json!(format!("Patient/{}", pat.id))
+    );
+    assert_eq!(
+        ids(store, &format!("Observation?patient={}", pat.id)),
+        vec![obs.id.clone()]
+    );
 }
 
 fn conditional_create(store: &dyn Store) {
@@ -533,7 +727,10 @@ fn conditional_create(store: &dyn Store) {
     assert!(matches!(&second, WriteOutcome::Unchanged(s) if s.id == first.id));
     create(store, patient("x", "Sun", "Li", "1977-07-07"));
     assert!(matches!(
-        store.transact(vec![Entry { full_url: None, op: cond() }]),
+        store.transact(vec![Entry {
+            full_url: None,
+            op: cond()
+        }]),
         Err(StoreError::MultipleMatches { count: 2, .. })
     ));
 }
@@ -545,15 +742,23 @@ fn conditional_create_race(store: &dyn Store) {
                 s.spawn(|| {
                     let op = WriteOp::Create {
                         resource: patient("r", "Race", "Condition", "2000-01-01"),
-                        if_none_exist: Some(q("Patient?identifier=urn:oid:2.16.156.10011.1.1|ID-r")),
+                        if_none_exist: Some(q(
+                            "Patient?identifier=urn:oid:2.16.156.10011.1.1|ID-r",
+                        )),
                     };
                     one(store, op).stored().expect("stored").id.clone()
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
     });
-    assert!(results.iter().all(|id| *id == results[0]), "one resource for all: {results:?}");
+    assert!(
+        results.iter().all(|id| *id == results[0]),
+        "one resource for all: {results:?}"
+    );
     assert_eq!(ids(store, "Patient?identifier=ID-r").len(), 1);
 }
 
@@ -569,7 +774,10 @@ fn conditional_update(store: &dyn Store) {
     other["identifier"] = json!([{"system": "urn:oid:2.16.156.10011.1.1", "value": "ID-c"}]);
     put(store, other);
     assert!(matches!(
-        store.transact(vec![Entry { full_url: None, op: op("1950-01-03") }]),
+        store.transact(vec![Entry {
+            full_url: None,
+            op: op("1950-01-03")
+        }]),
         Err(StoreError::MultipleMatches { .. })
     ));
 }
@@ -579,16 +787,28 @@ fn everything_is_the_compartment(store: &dyn Store) {
     put(store, patient("p1", "Wang", "Wei", "1980-01-01"));
     put(store, patient("p2", "Li", "Na", "1980-01-01"));
     for i in 1..5 {
-        put(store, observation(&format!("o{i}"), "p1", "1", "2024-01-01", "1"));
+        put(
+            store,
+            observation(&format!("o{i}"), "p1", "1", "2024-01-01", "1"),
+        );
     }
     put(store, observation("other", "p2", "1", "2024-01-01", "1"));
-    put(store, json!({"resourceType": "AllergyIntolerance", "id": "a1",
-        "patient": {"reference": "Patient/p1"}, "code": {"text": "penicillin"}}));
+    put(
+        store,
+        json!({"resourceType": "AllergyIntolerance", "id": "a1",
+        "patient": {"reference": "Patient/p1"}, "code": {"text": "penicillin"}}),
+    );
     let mut got = Vec::new();
     let mut page = None;
     loop {
-        let p = store.everything("p1", 2, page.as_deref()).expect("everything");
-        got.extend(p.matches.iter().map(|s| format!("{}/{}", s.resource_type, s.id)));
+        let p = store
+            .everything("p1", 2, page.as_deref())
+            .expect("everything");
+        got.extend(
+            p.matches
+                .iter()
+                .map(|s| format!("{}/{}", s.resource_type, s.id)),
+        );
         match p.next {
             Some(n) => page = Some(n),
             None => break,
@@ -599,9 +819,19 @@ fn everything_is_the_compartment(store: &dyn Store) {
     rest.sort();
     assert_eq!(
         rest,
-        strs(&["AllergyIntolerance/a1", "Observation/o0", "Observation/o1", "Observation/o2", "Observation/o3", "Observation/o4"])
+        strs(&[
+            "AllergyIntolerance/a1",
+            "Observation/o0",
+            "Observation/o1",
+            "Observation/o2",
+            "Observation/o3",
+            "Observation/o4"
+        ])
     );
-    assert!(matches!(store.everything("nobody", 10, None), Err(StoreError::NotFound { .. })));
+    assert!(matches!(
+        store.everything("nobody", 10, None),
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 fn history_type_and_system(store: &dyn Store) {
@@ -619,20 +849,37 @@ fn history_type_and_system(store: &dyn Store) {
     let t = store
         .history(&HistoryScope::Type("Patient".into()), 10, None)
         .expect("history");
-    assert_eq!(t.versions.iter().map(|s| s.version).collect::<Vec<_>>(), vec![2, 1]);
+    assert_eq!(
+        t.versions.iter().map(|s| s.version).collect::<Vec<_>>(),
+        vec![2, 1]
+    );
     let mut all = Vec::new();
     let mut page = None;
     loop {
-        let h = store.history(&HistoryScope::System, 1, page.as_deref()).expect("history");
-        all.extend(
-            h.versions
-                .iter()
-                .map(|s| format!("{}/{}/{}{}", s.resource_type, s.id, s.version, if s.deleted { "x" } else { "" })),
-        );
+        let h = store
+            .history(&HistoryScope::System, 1, page.as_deref())
+            .expect("history");
+        all.extend(h.versions.iter().map(|s| {
+            format!(
+                "{}/{}/{}{}",
+                s.resource_type,
+                s.id,
+                s.version,
+                if s.deleted { "x" } else { "" }
+            )
+        }));
         match h.next {
             Some(n) => page = Some(n),
             None => break,
         }
     }
-    assert_eq!(all, strs(&["Observation/o1/2x", "Observation/o1/1", "Patient/p1/2", "Patient/p1/1"]));
+    assert_eq!(
+        all,
+        strs(&[
+            "Observation/o1/2x",
+            "Observation/o1/1",
+            "Patient/p1/2",
+            "Patient/p1/1"
+        ])
+    );
 }

@@ -76,7 +76,9 @@ impl<B: Backend> Store for Engine<B> {
                 version: row[0].int() as u64,
                 last_updated: row[1].int(),
                 deleted: row[2].int() != 0,
-                body: std::mem::replace(&mut row[3], SqlValue::Null).into_blob().into(),
+                body: std::mem::replace(&mut row[3], SqlValue::Null)
+                    .into_blob()
+                    .into(),
             }))
         })
     }
@@ -100,7 +102,8 @@ impl<B: Backend> Store for Engine<B> {
         count: usize,
         page: Option<&str>,
     ) -> Result<SearchPage, StoreError> {
-        self.backend.read(|tx| everything(tx, patient_id, count, page))
+        self.backend
+            .read(|tx| everything(tx, patient_id, count, page))
     }
 
     fn stats(&self) -> Result<Stats, StoreError> {
@@ -108,7 +111,10 @@ impl<B: Backend> Store for Engine<B> {
             let r = tx.query("SELECT COUNT(*) FROM resource WHERE deleted = 0", &[])?;
             let h = tx.query("SELECT COUNT(*) FROM history", &[])?;
             let all = tx.query("SELECT COUNT(*) FROM resource", &[])?;
-            Ok((r[0][0].int() as u64, (h[0][0].int() + all[0][0].int()) as u64))
+            Ok((
+                r[0][0].int() as u64,
+                (h[0][0].int() + all[0][0].int()) as u64,
+            ))
         })?;
         Ok(Stats {
             resources,
@@ -142,16 +148,24 @@ enum Plan {
 }
 
 fn transact(tx: &mut dyn Tx, entries: Vec<Entry>) -> Result<Vec<WriteOutcome>, StoreError> {
-    let wrap = |index: usize| move |e: StoreError| StoreError::Entry {
-        index,
-        source: Box::new(e),
+    let wrap = |index: usize| {
+        move |e: StoreError| StoreError::Entry {
+            index,
+            source: Box::new(e),
+        }
     };
     let single = entries.len() == 1;
     let mut urls: HashMap<String, String> = HashMap::new();
     let mut plans = Vec::with_capacity(entries.len());
     for (i, entry) in entries.into_iter().enumerate() {
         let plan = resolve(tx, entry.op).map_err(|e| if single { e } else { wrap(i)(e) })?;
-        if let (Some(url), Plan::Put { resource_type, id, .. }) = (&entry.full_url, &plan) {
+        if let (
+            Some(url),
+            Plan::Put {
+                resource_type, id, ..
+            },
+        ) = (&entry.full_url, &plan)
+        {
             urls.insert(url.clone(), format!("{resource_type}/{id}"));
         }
         if let (Some(url), Plan::Existing(s)) = (&entry.full_url, &plan) {
@@ -187,7 +201,14 @@ fn transact(tx: &mut dyn Tx, entries: Vec<Entry>) -> Result<Vec<WriteOutcome>, S
                     id,
                     resource,
                     if_match,
-                } => put(tx, resource_type, id, std::mem::take(resource), *if_match, now),
+                } => put(
+                    tx,
+                    resource_type,
+                    id,
+                    std::mem::take(resource),
+                    *if_match,
+                    now,
+                ),
             };
             outcomes[i] = Some(outcome.map_err(|e| if single { e } else { wrap(i)(e) })?);
         }
@@ -364,11 +385,13 @@ fn put(
         deleted: false,
         body: body.into(),
     };
-    Ok(if current_version == 0 || existing.as_ref().is_some_and(|e| e.deleted) {
-        WriteOutcome::Created(stored)
-    } else {
-        WriteOutcome::Updated(stored)
-    })
+    Ok(
+        if current_version == 0 || existing.as_ref().is_some_and(|e| e.deleted) {
+            WriteOutcome::Created(stored)
+        } else {
+            WriteOutcome::Updated(stored)
+        },
+    )
 }
 
 fn delete(
@@ -448,35 +471,17 @@ fn reindex(
     old: Option<&[IndexEntry]>,
     new: Option<&[IndexEntry]>,
 ) -> Result<(), StoreError> {
-    let old_rows = index::rows(resource_type, old.unwrap_or_default());
-    let new_rows = index::rows(resource_type, new.unwrap_or_default());
+    let old_rows = old.map_or(Vec::new(), |e| index::rows(resource_type, id, e));
+    let new_rows = new.map_or(Vec::new(), |e| index::rows(resource_type, id, e));
     for row in old_rows.iter().filter(|r| !new_rows.contains(r)) {
         let (sql, params) = index::delete(row, rid);
-        tx.execute(sql, &params)?;
+        tx.execute(&sql, &params)?;
     }
-    for row in new_rows.iter().filter(|r| !old_rows.contains(r)) {
-        let (sql, params) = index::insert(row, rid);
-        tx.execute(sql, &params)?;
-    }
-    let old_pids = old.map_or(Vec::new(), |e| compartment_of(resource_type, id, e));
-    let new_pids = new.map_or(Vec::new(), |e| compartment_of(resource_type, id, e));
-    for pid in old_pids.iter().filter(|p| !new_pids.contains(p)) {
-        tx.execute(
-            "DELETE FROM compartment WHERE pid = $1 AND rid = $2",
-            &[SqlValue::Text(pid.clone()), SqlValue::Int(rid)],
-        )?;
-    }
-    for pid in new_pids.iter().filter(|p| !old_pids.contains(p)) {
-        tx.execute(
-            "INSERT INTO compartment(pid, rid) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            &[SqlValue::Text(pid.clone()), SqlValue::Int(rid)],
-        )?;
+    let added: Vec<&index::IndexRow> = new_rows.iter().filter(|r| !old_rows.contains(r)).collect();
+    for (sql, params) in index::insert_all(&added, rid) {
+        tx.execute(&sql, &params)?;
     }
     Ok(())
-}
-
-fn compartment_of(resource_type: &str, id: &str, entries: &[IndexEntry]) -> Vec<String> {
-    index::compartment_patients(resource_type, id, entries)
 }
 
 /// Whether two versions differ only in `meta.versionId` and `meta.lastUpdated`.
@@ -575,7 +580,10 @@ impl Located {
 fn locate(tx: &mut dyn Tx, resource_type: &str, id: &str) -> Result<Option<Located>, StoreError> {
     let rows = tx.query(
         "SELECT rid, version, updated, deleted, body FROM resource WHERE type = $1 AND id = $2",
-        &[SqlValue::Text(resource_type.into()), SqlValue::Text(id.into())],
+        &[
+            SqlValue::Text(resource_type.into()),
+            SqlValue::Text(id.into()),
+        ],
     )?;
     Ok(rows.into_iter().next().map(|mut row| Located {
         rid: row[0].int(),
@@ -614,7 +622,9 @@ fn stored_from(row: &mut Row) -> Stored {
         version: row[3].int() as u64,
         last_updated: row[4].int(),
         deleted: row[5].int() != 0,
-        body: std::mem::replace(&mut row[6], SqlValue::Null).into_blob().into(),
+        body: std::mem::replace(&mut row[6], SqlValue::Null)
+            .into_blob()
+            .into(),
     }
 }
 
@@ -623,7 +633,8 @@ fn matching(tx: &mut dyn Tx, q: &SearchQuery, limit: usize) -> Result<Vec<Stored
     let mut sql = Sql::default();
     let conds = query::conditions(&mut sql, q);
     let limit = sql.bind(SqlValue::Int(limit as i64));
-    sql.text = format!("SELECT {COLUMNS} FROM resource r WHERE {conds} ORDER BY r.rid LIMIT {limit}");
+    sql.text =
+        format!("SELECT {COLUMNS} FROM resource r WHERE {conds} ORDER BY r.rid LIMIT {limit}");
     let rows = tx.query(&sql.text, &sql.params)?;
     Ok(rows.into_iter().map(|mut r| stored_from(&mut r)).collect())
 }
@@ -653,7 +664,9 @@ fn search(tx: &mut dyn Tx, q: &SearchQuery) -> Result<SearchPage, StoreError> {
     if let Some((expr, _, _)) = &sort {
         text.push_str(&format!(", {expr} AS k"));
     }
-    text.push_str(&format!(" FROM resource r WHERE {conds} AND r.rid <= {snap}"));
+    text.push_str(&format!(
+        " FROM resource r WHERE {conds} AND r.rid <= {snap}"
+    ));
     if let Some(c) = &cursor {
         let rid = sql.bind(SqlValue::Int(c.rid));
         match (&sort, &c.key) {
@@ -752,22 +765,29 @@ fn include(tx: &mut dyn Tx, q: &SearchQuery, page: &mut SearchPage) -> Result<()
         }
     }
     for rev in &q.revinclude {
-        let refs: Vec<String> = page
+        let refs: Vec<i64> = page
             .matches
             .iter()
-            .filter(|m| rev.target_type.as_ref().is_none_or(|t| *t == m.resource_type))
-            .map(|m| format!("{}/{}", m.resource_type, m.id))
+            .filter(|m| {
+                rev.target_type
+                    .as_ref()
+                    .is_none_or(|t| *t == m.resource_type)
+            })
+            .map(|m| index::reference(&m.resource_type, &m.id))
             .collect();
         if refs.is_empty() {
             continue;
         }
         let mut sql = Sql::default();
         let sp = sql.bind(SqlValue::Int(index::sp(&rev.source_type, &rev.param)));
-        let list: Vec<String> = refs.into_iter().map(|r| sql.bind(SqlValue::Text(r))).collect();
+        let list: Vec<String> = refs
+            .into_iter()
+            .map(|r| sql.bind(SqlValue::Int(r)))
+            .collect();
         let limit = sql.bind(SqlValue::Int(MAX_INCLUDED as i64));
         sql.text = format!(
             "SELECT {COLUMNS} FROM ix_ref x JOIN resource r ON r.rid = x.rid \
-             WHERE x.sp = {sp} AND x.target IN ({}) AND r.deleted = 0 ORDER BY r.rid LIMIT {limit}",
+             WHERE x.sp = {sp} AND x.h IN ({}) AND r.deleted = 0 ORDER BY r.rid LIMIT {limit}",
             list.join(", ")
         );
         for mut row in tx.query(&sql.text, &sql.params)? {
@@ -808,7 +828,7 @@ fn everything(
              ORDER BY r.rid LIMIT $3"
         ),
         &[
-            SqlValue::Text(patient_id.into()),
+            SqlValue::Int(index::patient(patient_id)),
             SqlValue::Int(after),
             SqlValue::Int(count as i64 + 1),
         ],

@@ -10,11 +10,52 @@ use fhir::search::{IndexEntry, IndexValue, normalize_string};
 /// A row in one of the index tables, without its `rid`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum IndexRow {
-    Token { sp: i64, h: i64 },
-    String { sp: i64, v: String },
-    Date { sp: i64, lo: i64, hi: i64 },
-    Number { sp: i64, v: f64, u: i64 },
-    Reference { sp: i64, target: String },
+    Token {
+        sp: i64,
+        h: i64,
+    },
+    String {
+        sp: i64,
+        v: String,
+    },
+    Date {
+        sp: i64,
+        lo: i64,
+        hi: i64,
+    },
+    Number {
+        sp: i64,
+        v: f64,
+        u: i64,
+    },
+    /// `h` is [`reference`] of the target: a hash keeps the row small.
+    Reference {
+        sp: i64,
+        h: i64,
+    },
+    /// Membership of a patient's compartment; `pid` is [`patient`] of the patient's id.
+    Compartment {
+        pid: i64,
+    },
+}
+
+impl IndexRow {
+    /// The table, its columns (without `rid`), and the row's values for them.
+    fn parts(&self) -> (&'static str, &'static str, Vec<SqlValue>) {
+        use SqlValue::{Int, Real, Text};
+        match self {
+            IndexRow::Token { sp, h } => ("ix_token", "sp, h", vec![Int(*sp), Int(*h)]),
+            IndexRow::String { sp, v } => ("ix_string", "sp, v", vec![Int(*sp), Text(v.clone())]),
+            IndexRow::Date { sp, lo, hi } => {
+                ("ix_date", "sp, lo, hi", vec![Int(*sp), Int(*lo), Int(*hi)])
+            }
+            IndexRow::Number { sp, v, u } => {
+                ("ix_number", "sp, v, u", vec![Int(*sp), Real(*v), Int(*u)])
+            }
+            IndexRow::Reference { sp, h } => ("ix_ref", "sp, h", vec![Int(*sp), Int(*h)]),
+            IndexRow::Compartment { pid } => ("compartment", "pid", vec![Int(*pid)]),
+        }
+    }
 }
 
 /// Reference parameters that put a resource in a patient's compartment.
@@ -65,9 +106,22 @@ pub fn unit(code: &str) -> i64 {
     fnv(&["U", code])
 }
 
-/// The rows for all `entries` of a resource of `resource_type`.
-pub fn rows(resource_type: &str, entries: &[IndexEntry]) -> Vec<IndexRow> {
+/// The hash of a reference target `Type/id`.
+pub fn reference(target_type: &str, id: &str) -> i64 {
+    fnv(&["R", target_type, id])
+}
+
+/// The hash of a patient id in the compartment table.
+pub fn patient(id: &str) -> i64 {
+    fnv(&["P", id])
+}
+
+/// The rows for all `entries` of resource `resource_type/id`, compartments included.
+pub fn rows(resource_type: &str, id: &str, entries: &[IndexEntry]) -> Vec<IndexRow> {
     let mut rows = Vec::with_capacity(entries.len() * 2);
+    for pid in compartment_patients(resource_type, id, entries) {
+        rows.push(IndexRow::Compartment { pid: patient(&pid) });
+    }
     for e in entries {
         let sp = sp(resource_type, e.param);
         match &e.value {
@@ -115,7 +169,7 @@ pub fn rows(resource_type: &str, entries: &[IndexEntry]) -> Vec<IndexRow> {
             }),
             IndexValue::Reference { target_type, id } => rows.push(IndexRow::Reference {
                 sp,
-                target: format!("{target_type}/{id}"),
+                h: reference(target_type, id),
             }),
         }
     }
@@ -147,56 +201,57 @@ pub fn compartment_patients(resource_type: &str, id: &str, entries: &[IndexEntry
     out
 }
 
-/// The INSERT statement and parameters for `row` of resource `rid`.
-pub fn insert(row: &IndexRow, rid: i64) -> (&'static str, Vec<SqlValue>) {
-    use SqlValue::{Int, Real, Text};
-    match row {
-        IndexRow::Token { sp, h } => (
-            "INSERT INTO ix_token(sp, h, rid) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            vec![Int(*sp), Int(*h), Int(rid)],
-        ),
-        IndexRow::String { sp, v } => (
-            "INSERT INTO ix_string(sp, v, rid) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            vec![Int(*sp), Text(v.clone()), Int(rid)],
-        ),
-        IndexRow::Date { sp, lo, hi } => (
-            "INSERT INTO ix_date(sp, lo, hi, rid) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            vec![Int(*sp), Int(*lo), Int(*hi), Int(rid)],
-        ),
-        IndexRow::Number { sp, v, u } => (
-            "INSERT INTO ix_number(sp, v, u, rid) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            vec![Int(*sp), Real(*v), Int(*u), Int(rid)],
-        ),
-        IndexRow::Reference { sp, target } => (
-            "INSERT INTO ix_ref(sp, target, rid) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            vec![Int(*sp), Text(target.clone()), Int(rid)],
-        ),
+/// Statements inserting `rows` of resource `rid`: one multi-row INSERT per table.
+pub fn insert_all(rows: &[&IndexRow], rid: i64) -> Vec<(String, Vec<SqlValue>)> {
+    let mut by_table: Vec<(&'static str, &'static str, Vec<SqlValue>, usize)> = Vec::new();
+    for row in rows {
+        let (table, columns, mut values) = row.parts();
+        values.push(SqlValue::Int(rid));
+        match by_table.iter_mut().find(|(t, ..)| *t == table) {
+            Some((_, _, all, n)) => {
+                all.append(&mut values);
+                *n += 1;
+            }
+            None => by_table.push((table, columns, values, 1)),
+        }
     }
+    by_table
+        .into_iter()
+        .map(|(table, columns, values, n)| {
+            let width = values.len() / n;
+            let tuples: Vec<String> = (0..n)
+                .map(|r| {
+                    let ps: Vec<String> =
+                        (1..=width).map(|c| format!("${}", r * width + c)).collect();
+                    format!("({})", ps.join(", "))
+                })
+                .collect();
+            (
+                format!(
+                    "INSERT INTO {table}({columns}, rid) VALUES {} ON CONFLICT DO NOTHING",
+                    tuples.join(", ")
+                ),
+                values,
+            )
+        })
+        .collect()
 }
 
-/// The DELETE statement and parameters removing `row` of resource `rid`.
-pub fn delete(row: &IndexRow, rid: i64) -> (&'static str, Vec<SqlValue>) {
-    use SqlValue::{Int, Real, Text};
-    match row {
-        IndexRow::Token { sp, h } => (
-            "DELETE FROM ix_token WHERE sp = $1 AND h = $2 AND rid = $3",
-            vec![Int(*sp), Int(*h), Int(rid)],
+/// The statement deleting `row` of resource `rid`.
+pub fn delete(row: &IndexRow, rid: i64) -> (String, Vec<SqlValue>) {
+    let (table, columns, mut values) = row.parts();
+    let conds: Vec<String> = columns
+        .split(", ")
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ${}", i + 1))
+        .collect();
+    values.push(SqlValue::Int(rid));
+    (
+        format!(
+            "DELETE FROM {table} WHERE {} AND rid = ${}",
+            conds.join(" AND "),
+            values.len()
         ),
-        IndexRow::String { sp, v } => (
-            "DELETE FROM ix_string WHERE sp = $1 AND v = $2 AND rid = $3",
-            vec![Int(*sp), Text(v.clone()), Int(rid)],
-        ),
-        IndexRow::Date { sp, lo, hi } => (
-            "DELETE FROM ix_date WHERE sp = $1 AND lo = $2 AND hi = $3 AND rid = $4",
-            vec![Int(*sp), Int(*lo), Int(*hi), Int(rid)],
-        ),
-        IndexRow::Number { sp, v, u } => (
-            "DELETE FROM ix_number WHERE sp = $1 AND v = $2 AND u = $3 AND rid = $4",
-            vec![Int(*sp), Real(*v), Int(*u), Int(rid)],
-        ),
-        IndexRow::Reference { sp, target } => (
-            "DELETE FROM ix_ref WHERE sp = $1 AND target = $2 AND rid = $3",
-            vec![Int(*sp), Text(target.clone()), Int(rid)],
-        ),
-    }
+        values,
+    )
 }

@@ -137,8 +137,12 @@ pub trait Store: Send + Sync {
     fn transact(&self, entries: Vec<Entry>) -> Result<Vec<WriteOutcome>, StoreError>;
     /// The current version (possibly a deletion marker).
     fn read(&self, resource_type: &str, id: &str) -> Result<Option<Stored>, StoreError>;
-    fn vread(&self, resource_type: &str, id: &str, version: u64)
-    -> Result<Option<Stored>, StoreError>;
+    fn vread(
+        &self,
+        resource_type: &str,
+        id: &str,
+        version: u64,
+    ) -> Result<Option<Stored>, StoreError>;
     fn search(&self, query: &SearchQuery) -> Result<SearchPage, StoreError>;
     fn history(
         &self,

@@ -179,7 +179,10 @@ fn predicate_sql(sql: &mut Sql, rt: &str, param: &str, p: &Predicate) -> String 
                 let norm = fhir::search::normalize_string(value);
                 if *contains {
                     let pattern = format!("%{}%", escape_like(&norm));
-                    format!("sp = {sp} AND v LIKE {} ESCAPE '\\'", sql.bind(Text(pattern)))
+                    format!(
+                        "sp = {sp} AND v LIKE {} ESCAPE '\\'",
+                        sql.bind(Text(pattern))
+                    )
                 } else {
                     let upper = format!("{norm}\u{10FFFF}");
                     format!(
@@ -209,7 +212,11 @@ fn predicate_sql(sql: &mut Sql, rt: &str, param: &str, p: &Predicate) -> String 
             let sp = sql.bind(Int(index::sp(rt, param)));
             let v = *value;
             let cond = match prefix {
-                Prefix::Eq => format!("v >= {} AND v < {}", sql.bind(Real(*lo)), sql.bind(Real(*hi))),
+                Prefix::Eq => format!(
+                    "v >= {} AND v < {}",
+                    sql.bind(Real(*lo)),
+                    sql.bind(Real(*hi))
+                ),
                 Prefix::Ne => format!(
                     "NOT (v >= {} AND v < {})",
                     sql.bind(Real(*lo)),
@@ -238,10 +245,10 @@ fn predicate_sql(sql: &mut Sql, rt: &str, param: &str, p: &Predicate) -> String 
             let sp = sql.bind(Int(index::sp(rt, param)));
             let list: Vec<String> = targets
                 .iter()
-                .map(|(t, id)| sql.bind(Text(format!("{t}/{id}"))))
+                .map(|(t, id)| sql.bind(Int(index::reference(t, id))))
                 .collect();
             format!(
-                "r.rid IN (SELECT rid FROM ix_ref WHERE sp = {sp} AND target IN ({}))",
+                "r.rid IN (SELECT rid FROM ix_ref WHERE sp = {sp} AND h IN ({}))",
                 list.join(", ")
             )
         }
@@ -249,10 +256,21 @@ fn predicate_sql(sql: &mut Sql, rt: &str, param: &str, p: &Predicate) -> String 
 }
 
 /// The FHIR prefix semantics on a target range `[lo_col, hi_col]` and a search range.
-fn range_condition(sql: &mut Sql, prefix: Prefix, lo_col: &str, hi_col: &str, lo: i64, hi: i64) -> String {
+fn range_condition(
+    sql: &mut Sql,
+    prefix: Prefix,
+    lo_col: &str,
+    hi_col: &str,
+    lo: i64,
+    hi: i64,
+) -> String {
     use SqlValue::Int;
     match prefix {
-        Prefix::Eq => format!("{lo_col} >= {} AND {hi_col} <= {}", sql.bind(Int(lo)), sql.bind(Int(hi))),
+        Prefix::Eq => format!(
+            "{lo_col} >= {} AND {hi_col} <= {}",
+            sql.bind(Int(lo)),
+            sql.bind(Int(hi))
+        ),
         Prefix::Ne => format!(
             "NOT ({lo_col} >= {} AND {hi_col} <= {})",
             sql.bind(Int(lo)),
@@ -264,12 +282,18 @@ fn range_condition(sql: &mut Sql, prefix: Prefix, lo_col: &str, hi_col: &str, lo
         Prefix::Le => format!("{lo_col} <= {}", sql.bind(Int(hi))),
         Prefix::Sa => format!("{lo_col} > {}", sql.bind(Int(hi))),
         Prefix::Eb => format!("{hi_col} < {}", sql.bind(Int(lo))),
-        Prefix::Ap => format!("{lo_col} <= {} AND {hi_col} >= {}", sql.bind(Int(hi)), sql.bind(Int(lo))),
+        Prefix::Ap => format!(
+            "{lo_col} <= {} AND {hi_col} >= {}",
+            sql.bind(Int(hi)),
+            sql.bind(Int(lo))
+        ),
     }
 }
 
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 fn hex(b: &[u8]) -> String {

@@ -60,9 +60,15 @@ pub trait Tx {
 /// A database the [`crate::Engine`] runs on.
 pub trait Backend: Send + Sync + 'static {
     /// Runs `f` in a write transaction, committed durably when `f` returns `Ok`.
-    fn write<R>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<R, StoreError>) -> Result<R, StoreError>;
+    fn write<R>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError>;
     /// Runs `f` on a consistent read snapshot.
-    fn read<R>(&self, f: impl FnOnce(&mut dyn Tx) -> Result<R, StoreError>) -> Result<R, StoreError>;
+    fn read<R>(
+        &self,
+        f: impl FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError>;
     fn bytes_on_disk(&self) -> Result<u64, StoreError>;
     fn close(&self) -> Result<(), StoreError>;
 }

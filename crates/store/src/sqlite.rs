@@ -52,11 +52,11 @@ CREATE TABLE IF NOT EXISTS ix_number (
     PRIMARY KEY (sp, v, u, rid)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS ix_ref (
-    sp INTEGER NOT NULL, target TEXT NOT NULL, rid INTEGER NOT NULL,
-    PRIMARY KEY (sp, target, rid)
+    sp INTEGER NOT NULL, h INTEGER NOT NULL, rid INTEGER NOT NULL,
+    PRIMARY KEY (sp, h, rid)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS compartment (
-    pid TEXT NOT NULL, rid INTEGER NOT NULL,
+    pid INTEGER NOT NULL, rid INTEGER NOT NULL,
     PRIMARY KEY (pid, rid)
 ) WITHOUT ROWID;
 "#;
@@ -105,7 +105,11 @@ impl Sqlite {
         if self.closed.load(Ordering::SeqCst) {
             return Err(StoreError::Closed);
         }
-        let pooled = self.readers.lock().expect("reader pool lock poisoned").pop();
+        let pooled = self
+            .readers
+            .lock()
+            .expect("reader pool lock poisoned")
+            .pop();
         match pooled {
             Some(c) => Ok(c),
             None => connect(&self.path, READER_CACHE_KIB),
@@ -176,7 +180,10 @@ impl Backend for Sqlite {
 
     fn close(&self) -> Result<(), StoreError> {
         self.closed.store(true, Ordering::SeqCst);
-        self.readers.lock().expect("reader pool lock poisoned").clear();
+        self.readers
+            .lock()
+            .expect("reader pool lock poisoned")
+            .clear();
         let mut guard = self.writer.lock().expect("writer lock poisoned");
         if let Some(conn) = guard.take() {
             conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
@@ -273,7 +280,8 @@ fn connect(path: &Path, cache_kib: i64) -> Result<Connection, StoreError> {
          PRAGMA temp_store = MEMORY;",
     )
     .map_err(db)?;
-    conn.pragma_update(None, "cache_size", -cache_kib).map_err(db)?;
+    conn.pragma_update(None, "cache_size", -cache_kib)
+        .map_err(db)?;
     conn.set_prepared_statement_cache_capacity(256);
     Ok(conn)
 }

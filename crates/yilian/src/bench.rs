@@ -146,10 +146,15 @@ fn measure(service: &Service, patients: &[String], requests: usize) -> anyhow::R
             r.print(&format!("read by id, {clients:>2} clients"));
             let p = patients.clone();
             let r = load(addr, clients, requests / 4, move |i| {
-                format!("/Observation?patient={}&_count=100", p[(i * 104_729) % p.len()])
+                format!(
+                    "/Observation?patient={}&_count=100",
+                    p[(i * 104_729) % p.len()]
+                )
             })
             .await?;
-            r.print(&format!("Observation?patient=X&_count=100, {clients:>2} clients"));
+            r.print(&format!(
+                "Observation?patient=X&_count=100, {clients:>2} clients"
+            ));
         }
         server.abort();
         anyhow::Ok(())

@@ -29,7 +29,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         database_schema: String::new(),
     })?;
     let loaded = load(&service, args.patients)?;
-    println!("Yilian demo: {loaded} resources for {} patients in {}", args.patients, args.data.display());
+    println!(
+        "Yilian demo: {loaded} resources for {} patients in {}",
+        args.patients,
+        args.data.display()
+    );
     let serve_args = serve::Args {
         store: crate::StoreArgs {
             data: args.data.clone(),
@@ -96,9 +100,18 @@ async fn tour(base: &str, patient: &str) -> anyhow::Result<()> {
     let steps = [
         ("capabilities", "/metadata".to_string()),
         ("a patient", format!("/Patient/{patient}")),
-        ("their lab results, newest first", format!("/Observation?patient={patient}&category=laboratory&_sort=-date&_count=3")),
-        ("their whole record", format!("/Patient/{patient}/$everything")),
-        ("hypertension across hospitals", "/Condition?code=http://hl7.org/fhir/sid/icd-10|I10&_summary=count".to_string()),
+        (
+            "their lab results, newest first",
+            format!("/Observation?patient={patient}&category=laboratory&_sort=-date&_count=3"),
+        ),
+        (
+            "their whole record",
+            format!("/Patient/{patient}/$everything"),
+        ),
+        (
+            "hypertension across hospitals",
+            "/Condition?code=http://hl7.org/fhir/sid/icd-10|I10&_summary=count".to_string(),
+        ),
         ("an unknown parameter", "/Patient?shoe-size=42".to_string()),
     ];
     for (what, path) in steps {
@@ -108,7 +121,10 @@ async fn tour(base: &str, patient: &str) -> anyhow::Result<()> {
             Some("Bundle") => format!(
                 "Bundle with {} entries{}",
                 v["entry"].as_array().map_or(0, Vec::len),
-                v["total"].as_u64().map(|t| format!(", total {t}")).unwrap_or_default()
+                v["total"]
+                    .as_u64()
+                    .map(|t| format!(", total {t}"))
+                    .unwrap_or_default()
             ),
             Some("OperationOutcome") => format!(
                 "OperationOutcome: {}",

@@ -77,12 +77,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// Imports one file, writing rejections to `report`.
-pub fn import_file(service: &Service, path: &Path, report: &mut dyn Write) -> anyhow::Result<Summary> {
-    let ndjson = path.extension().is_some_and(|e| e == "ndjson" || e == "jsonl");
+pub fn import_file(
+    service: &Service,
+    path: &Path,
+    report: &mut dyn Write,
+) -> anyhow::Result<Summary> {
+    let ndjson = path
+        .extension()
+        .is_some_and(|e| e == "ndjson" || e == "jsonl");
     if !ndjson {
         return import_bundle(service, path, report);
     }
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let bar = progress(size, path);
     let (tx, rx) = mpsc::sync_channel::<Vec<(usize, Result<Checked, service::Error>)>>(4);
@@ -140,11 +147,17 @@ pub fn import_file(service: &Service, path: &Path, report: &mut dyn Write) -> an
             }
         }
     }
-    reader.join().map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
+    reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;
     Ok(summary)
 }
 
-fn import_bundle(service: &Service, path: &Path, report: &mut dyn Write) -> anyhow::Result<Summary> {
+fn import_bundle(
+    service: &Service,
+    path: &Path,
+    report: &mut dyn Write,
+) -> anyhow::Result<Summary> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut summary = Summary::default();
     let value = match fhir::json::parse_object(&bytes) {

@@ -1,6 +1,9 @@
 //! `yilian`: the one binary. Parses the command line and dispatches; the work is in the
 //! library crates and in this crate's command modules.
 
+// The binary is the one place that prints results for people to read.
+#![allow(clippy::print_stdout)]
+
 mod bench;
 mod demo;
 mod import;
@@ -11,7 +14,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "yilian", version, about = "Yilian: the regional shared medical record")]
+#[command(
+    name = "yilian",
+    version,
+    about = "Yilian: the regional shared medical record"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -46,8 +53,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -6,15 +6,34 @@
 use serde_json::{Value, json};
 
 const FAMILIES: &[(&str, &str)] = &[
-    ("王", "Wang"), ("李", "Li"), ("张", "Zhang"), ("刘", "Liu"), ("陈", "Chen"),
-    ("杨", "Yang"), ("赵", "Zhao"), ("黄", "Huang"), ("周", "Zhou"), ("吴", "Wu"),
+    ("王", "Wang"),
+    ("李", "Li"),
+    ("张", "Zhang"),
+    ("刘", "Liu"),
+    ("陈", "Chen"),
+    ("杨", "Yang"),
+    ("赵", "Zhao"),
+    ("黄", "Huang"),
+    ("周", "Zhou"),
+    ("吴", "Wu"),
 ];
 const GIVENS: &[(&str, &str)] = &[
-    ("伟", "Wei"), ("芳", "Fang"), ("娜", "Na"), ("敏", "Min"), ("静", "Jing"),
-    ("丽", "Li"), ("强", "Qiang"), ("磊", "Lei"), ("军", "Jun"), ("洋", "Yang"),
+    ("伟", "Wei"),
+    ("芳", "Fang"),
+    ("娜", "Na"),
+    ("敏", "Min"),
+    ("静", "Jing"),
+    ("丽", "Li"),
+    ("强", "Qiang"),
+    ("磊", "Lei"),
+    ("军", "Jun"),
+    ("洋", "Yang"),
 ];
 const HOSPITALS: &[(&str, &str)] = &[
-    ("h-pku3", "北京大学第三医院 Peking University Third Hospital"),
+    (
+        "h-pku3",
+        "北京大学第三医院 Peking University Third Hospital",
+    ),
     ("h-anzhen", "北京安贞医院 Beijing Anzhen Hospital"),
     ("h-tiantan", "北京天坛医院 Beijing Tiantan Hospital"),
 ];

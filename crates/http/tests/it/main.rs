@@ -78,13 +78,22 @@ fn summary(status: u16, headers: &[(String, String)], body: &Value) -> String {
                     i["diagnostics"].as_str().unwrap_or_default(),
                     i["expression"]
                         .as_array()
-                        .map(|e| format!(" @ {}", e.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")))
+                        .map(|e| format!(
+                            " @ {}",
+                            e.iter()
+                                .filter_map(Value::as_str)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
                         .unwrap_or_default()
                 ));
             }
         }
         Some("Bundle") => {
-            out.push_str(&format!(" Bundle/{}", body["type"].as_str().unwrap_or_default()));
+            out.push_str(&format!(
+                " Bundle/{}",
+                body["type"].as_str().unwrap_or_default()
+            ));
             if let Some(t) = body["total"].as_u64() {
                 out.push_str(&format!(" total={t}"));
             }
@@ -94,7 +103,10 @@ fn summary(status: u16, headers: &[(String, String)], body: &Value) -> String {
                 out.push_str(&format!(
                     "\n  {}{}{}",
                     r["resourceType"].as_str().unwrap_or_default(),
-                    e["search"]["mode"].as_str().map(|m| format!(" ({m})")).unwrap_or_default(),
+                    e["search"]["mode"]
+                        .as_str()
+                        .map(|m| format!(" ({m})"))
+                        .unwrap_or_default(),
                     resp.as_str().map(|s| format!(" {s}")).unwrap_or_default()
                 ));
             }
@@ -129,7 +141,11 @@ const OBS: &str = "POST /Observation\ncontent-type: application/fhir+json\n\n{\"
 #[test]
 fn writes_and_reads() {
     check(&[], PATIENT, expect![[r#"201 etag=W/"1" Patient"#]]);
-    check(&[PATIENT], "GET /Patient/p1", expect![[r#"200 etag=W/"1" Patient"#]]);
+    check(
+        &[PATIENT],
+        "GET /Patient/p1",
+        expect![[r#"200 etag=W/"1" Patient"#]],
+    );
     check(
         &[PATIENT],
         "PUT /Patient/p1\ncontent-type: application/fhir+json\nif-match: W/\"7\"\n\n{\"resourceType\":\"Patient\",\"id\":\"p1\"}",
@@ -149,70 +165,137 @@ fn writes_and_reads() {
             201 etag=W/"1"
             information informational: created Patient/p9 version 1"#]],
     );
-    check(&[PATIENT], "DELETE /Patient/p1", expect![[r#"204 etag=W/"2" (no FHIR body)"#]]);
-    check(&[PATIENT, "DELETE /Patient/p1"], "GET /Patient/p1", expect![[r#"
+    check(
+        &[PATIENT],
+        "DELETE /Patient/p1",
+        expect![[r#"204 etag=W/"2" (no FHIR body)"#]],
+    );
+    check(
+        &[PATIENT, "DELETE /Patient/p1"],
+        "GET /Patient/p1",
+        expect![[r#"
         410
-        error deleted: resource Patient/p1 was deleted"#]]);
-    check(&[PATIENT, "DELETE /Patient/p1"], "GET /Patient/p1/_history/1", expect![[r#"200 etag=W/"1" Patient"#]]);
-    check(&[PATIENT], "GET /Patient/p1/_history", expect![[r#"
+        error deleted: resource Patient/p1 was deleted"#]],
+    );
+    check(
+        &[PATIENT, "DELETE /Patient/p1"],
+        "GET /Patient/p1/_history/1",
+        expect![[r#"200 etag=W/"1" Patient"#]],
+    );
+    check(
+        &[PATIENT],
+        "GET /Patient/p1/_history",
+        expect![[r#"
         200 Bundle/history
-          Patient 201"#]]);
+          Patient 201"#]],
+    );
 }
 
 #[test]
 fn bad_requests_get_outcomes() {
-    check(&[], "POST /Patient\ncontent-type: application/fhir+json\n\n{\"resourceType\":", expect![[r#"
+    check(
+        &[],
+        "POST /Patient\ncontent-type: application/fhir+json\n\n{\"resourceType\":",
+        expect![[r#"
         400
-        error structure: malformed JSON at line 1 column 16: unexpected end of input"#]]);
-    check(&[], "POST /Patient\ncontent-type: text/plain\n\n{}", expect![[r#"
+        error structure: malformed JSON at line 1 column 16: unexpected end of input"#]],
+    );
+    check(
+        &[],
+        "POST /Patient\ncontent-type: text/plain\n\n{}",
+        expect![[r#"
         415
-        error not-supported: the body must be application/fhir+json"#]]);
+        error not-supported: the body must be application/fhir+json"#]],
+    );
     let big = format!(
         "POST /Patient\ncontent-type: application/fhir+json\n\n{{\"resourceType\":\"Patient\",\"gender\":\"{}\"}}",
         "x".repeat(5000)
     );
-    check(&[], &big, expect![[r#"
+    check(
+        &[],
+        &big,
+        expect![[r#"
         413
-        error too-long: the body exceeds the limit of 4096 bytes"#]]);
-    check(&[], "GET /Starship/1", expect![[r#"
+        error too-long: the body exceeds the limit of 4096 bytes"#]],
+    );
+    check(
+        &[],
+        "GET /Starship/1",
+        expect![[r#"
         404
-        error not-supported: resource type Starship is not supported"#]]);
-    check(&[], "POST /Patient\ncontent-type: application/fhir+json\n\n{\"resourceType\":\"Patient\",\"birthDate\":\"1990-13-01\",\"foo\":1}", expect![[r#"
+        error not-supported: resource type Starship is not supported"#]],
+    );
+    check(
+        &[],
+        "POST /Patient\ncontent-type: application/fhir+json\n\n{\"resourceType\":\"Patient\",\"birthDate\":\"1990-13-01\",\"foo\":1}",
+        expect![[r#"
         422
         error value: invalid date format @ Patient.birthDate
-        error structure: unknown element 'foo' @ Patient"#]]);
-    check(&[], "GET /Patient?shoe-size=42", expect![[r#"
+        error structure: unknown element 'foo' @ Patient"#]],
+    );
+    check(
+        &[],
+        "GET /Patient?shoe-size=42",
+        expect![[r#"
         400
-        error not-supported: unknown search parameter 'shoe-size' for Patient"#]]);
-    check(&[PATIENT], "GET /Patient?shoe-size=42&family=wang\nprefer: handling=lenient", expect![[r#"
+        error not-supported: unknown search parameter 'shoe-size' for Patient"#]],
+    );
+    check(
+        &[PATIENT],
+        "GET /Patient?shoe-size=42&family=wang\nprefer: handling=lenient",
+        expect![[r#"
         200 Bundle/searchset total=1
           OperationOutcome (outcome)
-          Patient (match)"#]]);
-    check(&[], "GET /Patient?birthdate=gt1990-99", expect![[r#"
+          Patient (match)"#]],
+    );
+    check(
+        &[],
+        "GET /Patient?birthdate=gt1990-99",
+        expect![[r#"
         400
-        error value: invalid date value for search parameter 'birthdate'"#]]);
-    check(&[], "PATCH /Patient/p1", expect![[r#"
+        error value: invalid date value for search parameter 'birthdate'"#]],
+    );
+    check(
+        &[],
+        "PATCH /Patient/p1",
+        expect![[r#"
         405
-        error not-supported: PATCH is not supported on this path"#]]);
+        error not-supported: PATCH is not supported on this path"#]],
+    );
 }
 
 #[test]
 fn search_bundles() {
-    check(&[PATIENT, OBS, OBS], "GET /Observation?patient=p1&_include=Observation:patient", expect![[r#"
+    check(
+        &[PATIENT, OBS, OBS],
+        "GET /Observation?patient=p1&_include=Observation:patient",
+        expect![[r#"
         200 Bundle/searchset total=2
           Observation (match)
           Observation (match)
-          Patient (include)"#]]);
-    check(&[PATIENT, OBS, OBS], "GET /Observation?code=http://loinc.org|2345-7&_summary=count", expect![[r#"200 Bundle/searchset total=2"#]]);
-    check(&[PATIENT, OBS], "GET /Patient/p1/$everything", expect![[r#"
+          Patient (include)"#]],
+    );
+    check(
+        &[PATIENT, OBS, OBS],
+        "GET /Observation?code=http://loinc.org|2345-7&_summary=count",
+        expect![[r#"200 Bundle/searchset total=2"#]],
+    );
+    check(
+        &[PATIENT, OBS],
+        "GET /Patient/p1/$everything",
+        expect![[r#"
         200 Bundle/searchset
           Patient (match)
-          Observation (match)"#]]);
+          Observation (match)"#]],
+    );
 }
 
 #[test]
 fn next_links_page_through_everything() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async {
         let app = app();
         send(&app, PATIENT).await;
@@ -255,26 +338,42 @@ content-type: application/fhir+json
   "request":{"method":"POST","url":"Patient","ifNoneExist":"identifier=urn:x|1"}},
  {"resource":{"resourceType":"Observation","status":"final","code":{"text":"x"},"subject":{"reference":"urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"}},
   "request":{"method":"POST","url":"Observation"}}]}"#;
-    check(&[], tx, expect![[r#"
+    check(
+        &[],
+        tx,
+        expect![[r#"
         200 Bundle/transaction-response
            201 Created
-           201 Created"#]]);
-    check(&[tx], tx, expect![[r#"
+           201 Created"#]],
+    );
+    check(
+        &[tx],
+        tx,
+        expect![[r#"
         200 Bundle/transaction-response
            200 OK
-           201 Created"#]]);
+           201 Created"#]],
+    );
     let bad_tx = r#"POST /
 content-type: application/fhir+json
 
 {"resourceType":"Bundle","type":"transaction","entry":[
  {"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}},
  {"resource":{"resourceType":"Patient","birthDate":"x"},"request":{"method":"POST","url":"Patient"}}]}"#;
-    check(&[], bad_tx, expect![[r#"
+    check(
+        &[],
+        bad_tx,
+        expect![[r#"
         400
-        error value: invalid date format @ Bundle.entry[1].resource.birthDate"#]]);
+        error value: invalid date format @ Bundle.entry[1].resource.birthDate"#]],
+    );
     let batch = bad_tx.replace("\"transaction\"", "\"batch\"");
-    check(&[], &batch, expect![[r#"
+    check(
+        &[],
+        &batch,
+        expect![[r#"
         200 Bundle/batch-response
            201 Created
-           422"#]]);
+           422"#]],
+    );
 }

@@ -40,9 +40,19 @@ fn reopening_keeps_acknowledged_writes() {
         .expect("create");
     let id = out[0].stored().expect("stored").id.clone();
     store.close().expect("close");
-    assert!(store.read("Patient", &id).is_err(), "a closed store refuses reads");
+    assert!(
+        store.read("Patient", &id).is_err(),
+        "a closed store refuses reads"
+    );
     let reopened = Engine::new(Sqlite::open(&dir).expect("reopen"));
-    assert_eq!(reopened.read("Patient", &id).expect("read").expect("kept").version, 1);
+    assert_eq!(
+        reopened
+            .read("Patient", &id)
+            .expect("read")
+            .expect("kept")
+            .version,
+        1
+    );
     // The version sequence continues after a reopen, so history stays ordered.
     let h = reopened
         .history(&store::HistoryScope::System, 10, None)
