@@ -259,10 +259,16 @@ impl ToSql for Param<'_> {
     }
 }
 
-/// `$3` → `?3`: SQLite's explicitly numbered parameters, so the order of appearance in the
-/// statement does not matter.
+/// The shared statement in SQLite's own terms: `$3` → `?3` (explicitly numbered, so the
+/// order of appearance does not matter), and `ON CONFLICT DO NOTHING` → `INSERT OR IGNORE`,
+/// which spares a multi-row insert the statement journal it would otherwise keep in case it
+/// had to undo half of itself.
 fn numbered(sql: &str) -> String {
-    sql.replace('$', "?")
+    let sql = sql.replace('$', "?");
+    match sql.strip_suffix(" ON CONFLICT DO NOTHING") {
+        Some(insert) => insert.replacen("INSERT INTO", "INSERT OR IGNORE INTO", 1),
+        None => sql,
+    }
 }
 
 fn connect(path: &Path, cache_kib: i64) -> Result<Connection, StoreError> {

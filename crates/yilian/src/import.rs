@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 /// Resources written per store transaction.
-const BATCH: usize = 2000;
+pub const BATCH: usize = 10_000;
 
 #[derive(clap::Args)]
 pub struct Args {

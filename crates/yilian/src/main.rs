@@ -13,6 +13,11 @@ mod synthetic;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+// Ingest allocates many small values on two threads; mimalloc handles that far better than
+// the system allocator (about a quarter of ingest time went to malloc and free before).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "yilian",
