@@ -213,6 +213,13 @@ impl Service {
     ) -> Result<SearchResult, Error> {
         check_type(resource_type)?;
         let mut query = parse_query(resource_type, pairs, lenient).map_err(Error::BadSearch)?;
+        if query.sort.len() > 1 {
+            // Keyset paging is on one sort key; a silent partial sort would mislead.
+            return Err(Error::BadSearch(vec![fhir::Issue::error(
+                fhir::IssueType::NotSupported,
+                "_sort takes one sort key",
+            )]));
+        }
         self.clamp_count(&mut query);
         let page = self.store.search(&query)?;
         Ok(SearchResult {

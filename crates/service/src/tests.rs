@@ -120,3 +120,15 @@ fn capability_statement_lists_exactly_what_is_served() {
         }
     }
 }
+
+#[test]
+fn one_sort_key_only() {
+    let s = service();
+    let pairs = vec![("_sort".to_string(), "-date,_id".to_string())];
+    let err = s
+        .search(&Caller::Client, "Observation", &pairs, false)
+        .expect_err("two sort keys are refused");
+    expect![[r#"error not-supported: _sort takes one sort key
+"#]]
+    .assert_eq(&fhir::outcome::render(&err.issues()));
+}

@@ -5,7 +5,7 @@
 //! Index rows describe only current versions and are diffed on update, so an update touches
 //! only the rows that changed.
 
-use crate::index;
+use crate::{body, index};
 use crate::query::{self, COLUMNS, Cursor, SortKey, Sql};
 use crate::sql::{Backend, Row, SqlValue, Tx};
 use crate::{
@@ -70,16 +70,19 @@ impl<B: Backend> Store for Engine<B> {
                     SqlValue::Int(version as i64),
                 ],
             )?;
-            Ok(rows.into_iter().next().map(|mut row| Stored {
-                resource_type: resource_type.into(),
-                id: id.into(),
-                version: row[0].int() as u64,
-                last_updated: row[1].int(),
-                deleted: row[2].int() != 0,
-                body: std::mem::replace(&mut row[3], SqlValue::Null)
-                    .into_blob()
-                    .into(),
-            }))
+            rows.into_iter()
+                .next()
+                .map(|mut row| {
+                    Ok(Stored {
+                        resource_type: resource_type.into(),
+                        id: id.into(),
+                        version: row[0].int() as u64,
+                        last_updated: row[1].int(),
+                        deleted: row[2].int() != 0,
+                        body: take_body(&mut row, 3)?.into(),
+                    })
+                })
+                .transpose()
         })
     }
 
@@ -336,6 +339,7 @@ fn put(
     let body = serde_json::to_vec(&resource)
         .map_err(|e| StoreError::Database(format!("serializing a resource failed: {e}")))?;
     let new_entries = fhir::search::extract(&resource);
+    let stored_body = body::encode(&body)?;
     let seq = tx.next_seq()?;
     let rid = match &existing {
         Some(e) => {
@@ -347,7 +351,7 @@ fn put(
                     SqlValue::Int(version as i64),
                     SqlValue::Int(seq),
                     SqlValue::Int(now),
-                    SqlValue::Blob(body.clone()),
+                    SqlValue::Blob(stored_body.clone()),
                     SqlValue::Int(e.rid),
                 ],
             )?;
@@ -363,7 +367,7 @@ fn put(
                     SqlValue::Int(version as i64),
                     SqlValue::Int(seq),
                     SqlValue::Int(now),
-                    SqlValue::Blob(body.clone()),
+                    SqlValue::Blob(stored_body.clone()),
                 ],
             )?;
             rows[0][0].int()
@@ -585,13 +589,18 @@ fn locate(tx: &mut dyn Tx, resource_type: &str, id: &str) -> Result<Option<Locat
             SqlValue::Text(id.into()),
         ],
     )?;
-    Ok(rows.into_iter().next().map(|mut row| Located {
-        rid: row[0].int(),
-        version: row[1].int() as u64,
-        updated: row[2].int(),
-        deleted: row[3].int() != 0,
-        body: std::mem::replace(&mut row[4], SqlValue::Null).into_blob(),
-    }))
+    rows.into_iter()
+        .next()
+        .map(|mut row| {
+            Ok(Located {
+                rid: row[0].int(),
+                version: row[1].int() as u64,
+                updated: row[2].int(),
+                deleted: row[3].int() != 0,
+                body: take_body(&mut row, 4)?,
+            })
+        })
+        .transpose()
 }
 
 fn current(tx: &mut dyn Tx, resource_type: &str, id: &str) -> Result<Option<Stored>, StoreError> {
@@ -615,17 +624,20 @@ fn current(tx: &mut dyn Tx, resource_type: &str, id: &str) -> Result<Option<Stor
 }
 
 /// A row selected with [`COLUMNS`] (plus optional trailing columns) as a [`Stored`].
-fn stored_from(row: &mut Row) -> Stored {
-    Stored {
+fn stored_from(row: &mut Row) -> Result<Stored, StoreError> {
+    Ok(Stored {
         resource_type: row[1].text().to_string(),
         id: row[2].text().to_string(),
         version: row[3].int() as u64,
         last_updated: row[4].int(),
         deleted: row[5].int() != 0,
-        body: std::mem::replace(&mut row[6], SqlValue::Null)
-            .into_blob()
-            .into(),
-    }
+        body: take_body(row, 6)?.into(),
+    })
+}
+
+/// The JSON bytes of the body in column `i` of `row`.
+fn take_body(row: &mut Row, i: usize) -> Result<Vec<u8>, StoreError> {
+    body::decode(std::mem::replace(&mut row[i], SqlValue::Null).into_blob())
 }
 
 /// Up to `limit` current resources matching `q` (for conditional operations).
@@ -636,7 +648,7 @@ fn matching(tx: &mut dyn Tx, q: &SearchQuery, limit: usize) -> Result<Vec<Stored
     sql.text =
         format!("SELECT {COLUMNS} FROM resource r WHERE {conds} ORDER BY r.rid LIMIT {limit}");
     let rows = tx.query(&sql.text, &sql.params)?;
-    Ok(rows.into_iter().map(|mut r| stored_from(&mut r)).collect())
+    rows.into_iter().map(|mut r| stored_from(&mut r)).collect()
 }
 
 fn search(tx: &mut dyn Tx, q: &SearchQuery) -> Result<SearchPage, StoreError> {
@@ -719,7 +731,7 @@ fn search(tx: &mut dyn Tx, q: &SearchQuery) -> Result<SearchPage, StoreError> {
     } else if cursor.is_none() && page.total.is_none() {
         page.total = Some(rows.len() as u64);
     }
-    page.matches = rows.into_iter().map(|mut r| stored_from(&mut r)).collect();
+    page.matches = rows.into_iter().map(|mut r| stored_from(&mut r)).collect::<Result<_, _>>()?;
     include(tx, q, &mut page)?;
     Ok(page)
 }
@@ -791,7 +803,7 @@ fn include(tx: &mut dyn Tx, q: &SearchQuery, page: &mut SearchPage) -> Result<()
             list.join(", ")
         );
         for mut row in tx.query(&sql.text, &sql.params)? {
-            let s = stored_from(&mut row);
+            let s = stored_from(&mut row)?;
             let key = (s.resource_type.clone(), s.id.clone());
             if !seen.contains(&key) && page.included.len() < MAX_INCLUDED {
                 seen.push(key);
@@ -846,7 +858,7 @@ fn everything(
         );
     }
     out.matches
-        .extend(rows.into_iter().map(|mut r| stored_from(&mut r)));
+        .extend(rows.into_iter().map(|mut r| stored_from(&mut r)).collect::<Result<Vec<_>, _>>()?);
     Ok(out)
 }
 
@@ -904,6 +916,6 @@ fn history(
             .encode(),
         );
     }
-    out.versions = rows.into_iter().map(|mut r| stored_from(&mut r)).collect();
+    out.versions = rows.into_iter().map(|mut r| stored_from(&mut r)).collect::<Result<_, _>>()?;
     Ok(out)
 }

@@ -6,6 +6,7 @@
 //! consent and audit live there, and nothing above it can reach the data any other way.
 
 pub mod conformance;
+mod body;
 mod engine;
 mod error;
 mod index;
@@ -13,6 +14,7 @@ mod query;
 pub mod sql;
 mod sqlite;
 
+pub use body::train_dictionary;
 pub use engine::Engine;
 pub use error::StoreError;
 pub use sql::{Backend, Dialect, SqlValue, Tx};

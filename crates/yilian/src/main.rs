@@ -6,6 +6,7 @@
 
 mod bench;
 mod demo;
+mod dictionary;
 mod import;
 mod serve;
 mod synthetic;
@@ -53,6 +54,9 @@ enum Command {
     Import(import::Args),
     /// Measure ingest, reads, searches, disk and memory on generated data.
     Bench(bench::Args),
+    /// Train the dictionary stored bodies are compressed with (a developer tool).
+    #[command(hide = true)]
+    Dictionary(dictionary::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -67,6 +71,7 @@ fn main() -> anyhow::Result<()> {
         Command::Demo(a) => demo::run(a),
         Command::Import(a) => import::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Dictionary(a) => dictionary::run(a),
     }
 }
 
