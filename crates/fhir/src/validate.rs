@@ -194,6 +194,10 @@ impl<'a> Walker<'a> {
                     IssueType::TooLong,
                     format!("element '{key}' is longer than 1 MiB"),
                 ),
+                Problem::Control => (
+                    IssueType::Value,
+                    format!("{} holds a control character", primitive.name()),
+                ),
             };
             return self.report(code, issue);
         }

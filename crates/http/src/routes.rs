@@ -324,7 +324,8 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ApiError::Service(Error::Internal(format!("worker failed: {e}"))))?
+        // A panic's payload may quote request data: keep only that it happened.
+        .map_err(|_| ApiError::Service(Error::Internal("a request worker panicked".into())))?
         .map_err(ApiError::Service)
 }
 

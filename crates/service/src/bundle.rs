@@ -73,7 +73,9 @@ fn parse_entry(i: usize, entry: &Value) -> Result<Request, Vec<Issue>> {
         resource_type,
         id,
         query,
-        if_none_exist: header("ifNoneExist").map(|q| pairs(&q)),
+        // `ifNoneExist` may carry the type: `Patient?identifier=...`.
+        if_none_exist: header("ifNoneExist")
+            .map(|q| pairs(q.split_once('?').map_or(q.as_str(), |(_, q)| q))),
         if_match: header("ifMatch"),
         full_url: entry
             .get("fullUrl")

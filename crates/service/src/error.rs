@@ -36,6 +36,14 @@ pub enum Error {
     },
     #[error("{count} resources match the condition on {resource_type}; at most one may")]
     MultipleMatches { resource_type: String, count: usize },
+    #[error("resource {resource_type}/{id} exists but does not match the condition")]
+    Conflict { resource_type: String, id: String },
+    #[error("the transaction writes {resource_type}/{id} more than once")]
+    DuplicateTarget { resource_type: String, id: String },
+    #[error("the reference {0} names no entry of the transaction")]
+    UnresolvedReference(String),
+    #[error("a concurrent transaction got in the way; retry")]
+    Contention,
     #[error("invalid If-Match header: expected W/\"<version>\"")]
     BadIfMatch,
     #[error("invalid or expired paging link")]
@@ -78,6 +86,10 @@ impl Error {
             Error::Gone { .. } => (410, T::Deleted, "gone"),
             Error::VersionConflict { .. } => (412, T::Conflict, "version-conflict"),
             Error::MultipleMatches { .. } => (412, T::Duplicate, "multiple-matches"),
+            Error::Conflict { .. } => (409, T::Conflict, "condition-conflict"),
+            Error::DuplicateTarget { .. } => (400, T::Invalid, "duplicate-target"),
+            Error::UnresolvedReference(_) => (400, T::Value, "unresolved-reference"),
+            Error::Contention => (409, T::Conflict, "transaction-conflict"),
             Error::BadIfMatch => (400, T::Value, "invalid-if-match"),
             Error::BadCursor => (400, T::Value, "invalid-page"),
             Error::BadBundle(_) => (400, T::Invalid, "invalid-bundle"),
@@ -141,7 +153,13 @@ impl From<StoreError> for Error {
                 index,
                 source: Box::new(Error::from(*source)),
             },
-            StoreError::Invalid(issues) => Error::Invalid(issues),
+            StoreError::Conflict { resource_type, id } => Error::Conflict { resource_type, id },
+            StoreError::IdMismatch => Error::IdMismatch,
+            StoreError::DuplicateTarget { resource_type, id } => {
+                Error::DuplicateTarget { resource_type, id }
+            }
+            StoreError::UnresolvedReference(r) => Error::UnresolvedReference(r),
+            StoreError::Contention => Error::Contention,
             StoreError::Closed => Error::Unavailable,
             StoreError::Database(msg) => Error::Internal(msg),
         }
@@ -180,6 +198,16 @@ pub fn all_codes() -> Vec<&'static str> {
             resource_type: String::new(),
             count: 0,
         },
+        Error::Conflict {
+            resource_type: String::new(),
+            id: String::new(),
+        },
+        Error::DuplicateTarget {
+            resource_type: String::new(),
+            id: String::new(),
+        },
+        Error::UnresolvedReference(String::new()),
+        Error::Contention,
         Error::BadIfMatch,
         Error::BadCursor,
         Error::BadBundle(vec![]),

@@ -212,6 +212,7 @@ impl Service {
         lenient: bool,
     ) -> Result<SearchResult, Error> {
         check_type(resource_type)?;
+        check_search_size(pairs)?;
         let mut query = parse_query(resource_type, pairs, lenient).map_err(Error::BadSearch)?;
         if query.sort.len() > 1 {
             // Keyset paging is on one sort key; a silent partial sort would mislead.
@@ -392,6 +393,7 @@ impl Service {
         resource_type: &str,
         pairs: &[(String, String)],
     ) -> Result<SearchQuery, Error> {
+        check_search_size(pairs)?;
         let query = parse_query(resource_type, pairs, false).map_err(Error::BadSearch)?;
         if query.clauses.is_empty() {
             return Err(Error::BadSearch(vec![fhir::Issue::error(
@@ -406,6 +408,34 @@ impl Service {
         let count = query.count.unwrap_or(self.config.default_count);
         query.count = Some(count.clamp(1, self.config.max_count));
     }
+}
+
+/// The most search values one request may carry (comma-separated values count one each).
+const MAX_SEARCH_VALUES: usize = 100;
+
+/// Refuses searches too large for one SQL statement, and control characters no FHIR value
+/// can hold, before they reach the database.
+fn check_search_size(pairs: &[(String, String)]) -> Result<(), Error> {
+    let values: usize = pairs.iter().map(|(_, v)| v.split(',').count()).sum();
+    let bad = |msg: String| {
+        Err(Error::BadSearch(vec![fhir::Issue::error(
+            fhir::IssueType::TooLong,
+            msg,
+        )]))
+    };
+    if values > MAX_SEARCH_VALUES {
+        return bad(format!("a search takes at most {MAX_SEARCH_VALUES} values"));
+    }
+    if pairs
+        .iter()
+        .any(|(k, v)| k.chars().chain(v.chars()).any(|c| c.is_control()))
+    {
+        return Err(Error::BadSearch(vec![fhir::Issue::error(
+            fhir::IssueType::Value,
+            "search values cannot hold control characters",
+        )]));
+    }
+    Ok(())
 }
 
 fn check_type(resource_type: &str) -> Result<(), Error> {

@@ -8,8 +8,9 @@
 use postgres::types::{ToSql, Type};
 use postgres::{Client, IsolationLevel, NoTls, Statement};
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
 use store::sql::Row;
 use store::{Backend, Dialect, SqlValue, StoreError, Tx};
 
@@ -88,8 +89,17 @@ pub struct Postgres {
     url: String,
     schema: String,
     pool: Mutex<Vec<Conn>>,
+    /// Connections checked out now; at most [`MAX_CONNECTIONS`].
+    busy: Mutex<usize>,
+    freed: Condvar,
     closed: AtomicBool,
 }
+
+/// The most connections one server opens, so that a burst of requests queues here instead
+/// of exhausting PostgreSQL's `max_connections`.
+const MAX_CONNECTIONS: usize = 32;
+/// How long a request waits for a connection before it is refused as busy.
+const CONNECTION_WAIT: Duration = Duration::from_secs(30);
 
 impl Postgres {
     /// Connects to `url` and keeps the store in `schema` (created if missing).
@@ -107,20 +117,25 @@ impl Postgres {
             url: url.to_string(),
             schema: schema.to_string(),
             pool: Mutex::new(Vec::new()),
+            busy: Mutex::new(0),
+            freed: Condvar::new(),
             closed: AtomicBool::new(false),
         };
         let mut conn = pg.connect()?;
         conn.client.batch_execute(SCHEMA).map_err(|e| db(&e))?;
-        pg.pool.lock().expect("pool lock poisoned").push(conn);
+        lock(&pg.pool).push(conn);
         Ok(pg)
     }
 
     /// Drops the schema and everything in it (for tests and tear-down).
     pub fn drop_schema(&self) -> Result<(), StoreError> {
         let mut conn = self.take()?;
-        conn.client
+        let result = conn
+            .client
             .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema))
-            .map_err(|e| db(&e))
+            .map_err(|e| db(&e));
+        self.give_back(conn);
+        result
     }
 
     fn connect(&self) -> Result<Conn, StoreError> {
@@ -141,17 +156,38 @@ impl Postgres {
         if self.closed.load(Ordering::SeqCst) {
             return Err(StoreError::Closed);
         }
-        let pooled = self.pool.lock().expect("pool lock poisoned").pop();
-        match pooled {
+        {
+            let busy = lock(&self.busy);
+            let (mut busy, timeout) = self
+                .freed
+                .wait_timeout_while(busy, CONNECTION_WAIT, |b| *b >= MAX_CONNECTIONS)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if timeout.timed_out() {
+                return Err(StoreError::Contention);
+            }
+            *busy += 1;
+        }
+        let pooled = lock(&self.pool).pop();
+        let conn = match pooled {
             Some(c) if !c.client.is_closed() => Ok(c),
             _ => self.connect(),
+        };
+        if conn.is_err() {
+            self.release();
         }
+        conn
     }
 
     fn give_back(&self, conn: Conn) {
         if !self.closed.load(Ordering::SeqCst) && !conn.client.is_closed() {
-            self.pool.lock().expect("pool lock poisoned").push(conn);
+            lock(&self.pool).push(conn);
         }
+        self.release();
+    }
+
+    fn release(&self) {
+        *lock(&self.busy) -= 1;
+        self.freed.notify_one();
     }
 
     fn run<R>(
@@ -212,7 +248,7 @@ impl Backend for Postgres {
 
     fn close(&self) -> Result<(), StoreError> {
         self.closed.store(true, Ordering::SeqCst);
-        self.pool.lock().expect("pool lock poisoned").clear();
+        lock(&self.pool).clear();
         Ok(())
     }
 }
@@ -311,9 +347,16 @@ fn bind(params: &[SqlValue]) -> Vec<Box<dyn ToSql + Sync + '_>> {
         .collect()
 }
 
+/// A mutex guard even after a panic elsewhere: a pooled connection is not in a transaction.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn db(e: &postgres::Error) -> StoreError {
     // The server's message names tables and constraints, not row contents (no DETAIL line).
     match e.as_db_error() {
+        // Deadlock, serialization failure, or a unique key taken by a concurrent writer.
+        Some(d) if ["40P01", "40001", "23505"].contains(&d.code().code()) => StoreError::Contention,
         Some(d) => StoreError::Database(format!("{}: {}", d.code().code(), d.message())),
         None => StoreError::Database(e.to_string()),
     }

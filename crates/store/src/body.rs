@@ -66,7 +66,9 @@ pub fn decode(stored: Vec<u8>) -> Result<Vec<u8>, StoreError> {
                 .ok()
                 .flatten()
                 .ok_or_else(|| StoreError::Database("stored body has no content size".into()))?;
-            decompressor.decompress(&stored[1..], size as usize).map_err(io)
+            decompressor
+                .decompress(&stored[1..], size as usize)
+                .map_err(io)
         }),
         Some(tag) => Err(StoreError::Database(format!(
             "stored body has unknown encoding {tag:#04x}"
@@ -87,7 +89,8 @@ pub fn train_dictionary(samples: &[Vec<u8>], size: usize) -> Result<Vec<u8>, Sto
 mod tests {
     #[test]
     fn round_trips_and_reads_plain_json() {
-        let json = br#"{"resourceType":"Observation","status":"final","valueQuantity":{"value":37.50}}"#;
+        let json =
+            br#"{"resourceType":"Observation","status":"final","valueQuantity":{"value":37.50}}"#;
         let stored = super::encode(json).expect("encode");
         assert_eq!(stored[0], 0x01);
         assert!(stored.len() < json.len());

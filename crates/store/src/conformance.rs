@@ -46,6 +46,14 @@ pub const CASES: &[Case] = &[
     ("conditional_create_race", conditional_create_race),
     ("conditional_update", conditional_update),
     (
+        "concurrent_updates_keep_every_version",
+        concurrent_updates_keep_every_version,
+    ),
+    (
+        "transaction_rejects_ambiguity",
+        transaction_rejects_ambiguity,
+    ),
+    (
         "everything_is_the_compartment",
         everything_is_the_compartment,
     ),
@@ -551,6 +559,13 @@ fn sort_and_page(store: &dyn Store) {
     let mut bad = q("Observation?_count=2");
     bad.page = Some("garbage".into());
     assert!(matches!(store.search(&bad), Err(StoreError::BadCursor)));
+    // A cursor made for a date sort does not fit an `_id` sort.
+    let dated = store
+        .search(&q("Observation?_sort=date&_count=2"))
+        .expect("search");
+    let mut by_id = q("Observation?_sort=_id&_count=2");
+    by_id.page = dated.next;
+    assert!(matches!(store.search(&by_id), Err(StoreError::BadCursor)));
 }
 
 fn paging_is_stable_under_writes(store: &dyn Store) {
@@ -780,6 +795,100 @@ fn conditional_update(store: &dyn Store) {
         }]),
         Err(StoreError::MultipleMatches { .. })
     ));
+    // No match, but the body names a resource that exists: R4 says 409.
+    put(store, patient("e", "Qian", "Yi", "1950-01-01"));
+    let no_match = WriteOp::ConditionalUpdate {
+        query: q("Patient?identifier=urn:oid:2.16.156.10011.1.1|ID-nobody"),
+        resource: patient("e", "Qian", "Yi", "1950-01-02"),
+        if_match: None,
+    };
+    assert!(matches!(
+        store.transact(vec![Entry {
+            full_url: None,
+            op: no_match
+        }]),
+        Err(StoreError::Conflict { .. })
+    ));
+    // One match, but the body names another id: R4 says 400.
+    let other_id = WriteOp::ConditionalUpdate {
+        query: q("Patient?identifier=urn:oid:2.16.156.10011.1.1|ID-e"),
+        resource: patient("not-e", "Qian", "Yi", "1950-01-02"),
+        if_match: None,
+    };
+    assert!(matches!(
+        store.transact(vec![Entry {
+            full_url: None,
+            op: other_id
+        }]),
+        Err(StoreError::IdMismatch)
+    ));
+}
+
+fn concurrent_updates_keep_every_version(store: &dyn Store) {
+    put(store, patient("c", "Feng", "Yu", "1960-01-01"));
+    std::thread::scope(|s| {
+        for t in 0..6 {
+            s.spawn(move || {
+                for i in 0..5 {
+                    let mut p = patient("c", "Feng", "Yu", "1960-01-01");
+                    p["name"][0]["given"] = json!([format!("writer{t}-{i}")]);
+                    assert!(matches!(put(store, p), WriteOutcome::Updated(_)));
+                }
+            });
+        }
+    });
+    let current = store.read("Patient", "c").expect("read").expect("c");
+    assert_eq!(current.version, 31, "every update made exactly one version");
+    let h = store
+        .history(
+            &HistoryScope::Instance("Patient".into(), "c".into()),
+            100,
+            None,
+        )
+        .expect("history");
+    let versions: Vec<u64> = h.versions.iter().map(|s| s.version).collect();
+    assert_eq!(versions, (1..=31).rev().collect::<Vec<_>>());
+    // The index holds the current version's given name only.
+    let given = body(&current)["name"][0]["given"][0]
+        .as_str()
+        .expect("given")
+        .to_string();
+    assert_eq!(ids(store, &format!("Patient?given={given}")), strs(&["c"]));
+    assert!(ids(store, "Patient?given=yu").is_empty());
+}
+
+fn transaction_rejects_ambiguity(store: &dyn Store) {
+    let twice = store.transact(vec![
+        Entry {
+            full_url: None,
+            op: WriteOp::Update {
+                resource_type: "Patient".into(),
+                id: "t".into(),
+                resource: patient("t", "A", "A", "1980"),
+                if_match: None,
+            },
+        },
+        Entry {
+            full_url: None,
+            op: WriteOp::Delete {
+                resource_type: "Patient".into(),
+                id: "t".into(),
+                if_match: None,
+            },
+        },
+    ]);
+    assert!(matches!(twice, Err(StoreError::DuplicateTarget { .. })));
+    let mut obs = observation("x", "x", "1", "2024-01-01", "1");
+    obs["subject"] = json!({"reference": "urn:uuid:00000000-0000-4000-8000-000000000000"});
+    let dangling = store.transact(vec![Entry {
+        full_url: None,
+        op: WriteOp::Create {
+            resource: obs,
+            if_none_exist: None,
+        },
+    }]);
+    assert!(matches!(dangling, Err(StoreError::UnresolvedReference(_))));
+    assert!(store.read("Patient", "t").expect("read").is_none());
 }
 
 fn everything_is_the_compartment(store: &dyn Store) {

@@ -5,13 +5,13 @@
 //! Index rows describe only current versions and are diffed on update, so an update touches
 //! only the rows that changed.
 
-use crate::{body, index};
 use crate::query::{self, COLUMNS, Cursor, SortKey, Sql};
 use crate::sql::{Backend, Row, SqlValue, Tx};
 use crate::{
     Entry, HistoryPage, HistoryScope, SearchPage, Stats, Store, StoreError, Stored, WriteOp,
     WriteOutcome,
 };
+use crate::{body, index};
 use fhir::search::{IndexEntry, IndexValue, SearchQuery};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -158,6 +158,24 @@ fn transact(tx: &mut dyn Tx, entries: Vec<Entry>) -> Result<Vec<WriteOutcome>, S
         }
     };
     let single = entries.len() == 1;
+    // Take every condition's guard up front, in one global order, so that two transactions
+    // with the same conditions in different orders cannot deadlock.
+    let mut guards: Vec<i64> = entries
+        .iter()
+        .filter_map(|e| match &e.op {
+            WriteOp::Create {
+                if_none_exist: Some(q),
+                ..
+            }
+            | WriteOp::ConditionalUpdate { query: q, .. } => Some(guard_key(q)),
+            _ => None,
+        })
+        .collect();
+    guards.sort_unstable();
+    guards.dedup();
+    for key in guards {
+        tx.lock(key)?;
+    }
     let mut urls: HashMap<String, String> = HashMap::new();
     let mut plans = Vec::with_capacity(entries.len());
     for (i, entry) in entries.into_iter().enumerate() {
@@ -176,12 +194,38 @@ fn transact(tx: &mut dyn Tx, entries: Vec<Entry>) -> Result<Vec<WriteOutcome>, S
         }
         plans.push(plan);
     }
-    if !urls.is_empty() {
-        for plan in &mut plans {
-            if let Plan::Put { resource, .. } = plan {
-                rewrite_references(resource, &urls);
+    for plan in &mut plans {
+        if let Plan::Put { resource, .. } = plan {
+            let mut unresolved = None;
+            rewrite_references(resource, &urls, &mut unresolved);
+            if let Some(r) = unresolved {
+                return Err(StoreError::UnresolvedReference(r));
             }
         }
+    }
+    let mut targets: Vec<(&str, &str)> = plans
+        .iter()
+        .filter_map(|p| match p {
+            Plan::Put {
+                resource_type, id, ..
+            }
+            | Plan::Delete {
+                resource_type, id, ..
+            } => Some((resource_type.as_str(), id.as_str())),
+            Plan::Existing(_) => None,
+        })
+        .collect();
+    targets.sort_unstable();
+    if let Some(w) = targets.windows(2).find(|w| w[0] == w[1]) {
+        return Err(StoreError::DuplicateTarget {
+            resource_type: w[0].0.to_string(),
+            id: w[0].1.to_string(),
+        });
+    }
+    let mut keys: Vec<i64> = targets.iter().map(|(t, id)| write_key(t, id)).collect();
+    keys.sort_unstable();
+    for key in keys {
+        tx.lock(key)?;
     }
     // FHIR's transaction order: deletes, then creates and updates.
     let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; plans.len()];
@@ -230,7 +274,6 @@ fn resolve(tx: &mut dyn Tx, op: WriteOp) -> Result<Plan, StoreError> {
         } => {
             let resource_type = type_of(&resource)?;
             if let Some(q) = if_none_exist {
-                tx.lock(guard_key(&q))?;
                 let found = matching(tx, &q, 2)?;
                 match found.len() {
                     0 => {}
@@ -267,15 +310,27 @@ fn resolve(tx: &mut dyn Tx, op: WriteOp) -> Result<Plan, StoreError> {
             if_match,
         } => {
             let resource_type = type_of(&resource)?;
-            tx.lock(guard_key(&query))?;
             let found = matching(tx, &query, 2)?;
+            let body_id = resource
+                .get("id")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             let id = match found.len() {
-                0 => resource
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                    .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
-                1 => found[0].id.clone(),
+                0 => match body_id {
+                    // R4: no match and an id that exists already is a conflict.
+                    Some(id) if locate(tx, &resource_type, &id)?.is_some_and(|l| !l.deleted) => {
+                        return Err(StoreError::Conflict { resource_type, id });
+                    }
+                    Some(id) => id,
+                    None => uuid::Uuid::new_v4().to_string(),
+                },
+                1 => {
+                    // R4: one match, but the body names another resource: a bad request.
+                    if body_id.as_ref().is_some_and(|b| *b != found[0].id) {
+                        return Err(StoreError::IdMismatch);
+                    }
+                    found[0].id.clone()
+                }
                 n => {
                     return Err(StoreError::MultipleMatches {
                         resource_type,
@@ -310,6 +365,7 @@ fn put(
     if_match: Option<u64>,
     now: i64,
 ) -> Result<WriteOutcome, StoreError> {
+    tx.lock(write_key(resource_type, id))?;
     let existing = locate(tx, resource_type, id)?;
     let current_version = existing.as_ref().map_or(0, |e| e.version);
     if let Some(expected) = if_match
@@ -405,6 +461,7 @@ fn delete(
     if_match: Option<u64>,
     now: i64,
 ) -> Result<WriteOutcome, StoreError> {
+    tx.lock(write_key(resource_type, id))?;
     let Some(existing) = locate(tx, resource_type, id)? else {
         return Ok(WriteOutcome::NothingToDelete);
     };
@@ -518,22 +575,31 @@ fn set_meta(resource: &mut Value, version: u64, now: i64) {
     meta["lastUpdated"] = Value::String(fhir::time::format_instant(now));
 }
 
-/// Replaces references to transaction `fullUrl`s with the ids they resolved to.
-fn rewrite_references(v: &mut Value, urls: &HashMap<String, String>) {
+/// Replaces references to transaction `fullUrl`s with the ids they resolved to; a
+/// `urn:uuid:` reference that names no entry is reported in `unresolved`.
+fn rewrite_references(
+    v: &mut Value,
+    urls: &HashMap<String, String>,
+    unresolved: &mut Option<String>,
+) {
     match v {
         Value::Object(map) => {
             for (k, child) in map.iter_mut() {
-                if k == "reference"
-                    && let Value::String(s) = child
-                    && let Some(target) = urls.get(s.as_str())
-                {
-                    *s = target.clone();
-                } else {
-                    rewrite_references(child, urls);
+                match child {
+                    Value::String(s) if k == "reference" => {
+                        if let Some(target) = urls.get(s.as_str()) {
+                            *s = target.clone();
+                        } else if s.starts_with("urn:uuid:") && unresolved.is_none() {
+                            *unresolved = Some(s.clone());
+                        }
+                    }
+                    _ => rewrite_references(child, urls, unresolved),
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|i| rewrite_references(i, urls)),
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|i| rewrite_references(i, urls, unresolved)),
         _ => {}
     }
 }
@@ -546,8 +612,17 @@ fn type_of(resource: &Value) -> Result<String, StoreError> {
         .ok_or_else(|| StoreError::Database("resource without resourceType".into()))
 }
 
+/// The lock a condition takes: the same for the same clauses in any order.
 fn guard_key(q: &SearchQuery) -> i64 {
-    index::fnv(&[&q.resource_type, &format!("{:?}", q.clauses)])
+    let mut clauses: Vec<String> = q.clauses.iter().map(|c| format!("{c:?}")).collect();
+    clauses.sort();
+    index::fnv(&[&q.resource_type, &clauses.join("&")])
+}
+
+/// The lock a write to `resource_type/id` takes, so concurrent writers of one resource
+/// (including two creates of the same new id) queue instead of interleaving.
+fn write_key(resource_type: &str, id: &str) -> i64 {
+    index::fnv(&["W", resource_type, id])
 }
 
 fn now_ms() -> i64 {
@@ -699,6 +774,14 @@ fn search(tx: &mut dyn Tx, q: &SearchQuery) -> Result<SearchPage, StoreError> {
             }
             (Some(_), None) => return Err(StoreError::BadCursor),
         }
+        // A cursor made for another sort (or forged) must not reach the database.
+        match (&sort, &c.key) {
+            (Some((_, _, true)), Some(SortKey::Int(_)))
+            | (Some((_, _, false)), Some(SortKey::Text(_))) => {
+                return Err(StoreError::BadCursor);
+            }
+            _ => {}
+        }
     }
     let limit = sql.bind(SqlValue::Int(count as i64 + 1));
     match &sort {
@@ -731,7 +814,10 @@ fn search(tx: &mut dyn Tx, q: &SearchQuery) -> Result<SearchPage, StoreError> {
     } else if cursor.is_none() && page.total.is_none() {
         page.total = Some(rows.len() as u64);
     }
-    page.matches = rows.into_iter().map(|mut r| stored_from(&mut r)).collect::<Result<_, _>>()?;
+    page.matches = rows
+        .into_iter()
+        .map(|mut r| stored_from(&mut r))
+        .collect::<Result<_, _>>()?;
     include(tx, q, &mut page)?;
     Ok(page)
 }
@@ -857,8 +943,11 @@ fn everything(
             .encode(),
         );
     }
-    out.matches
-        .extend(rows.into_iter().map(|mut r| stored_from(&mut r)).collect::<Result<Vec<_>, _>>()?);
+    out.matches.extend(
+        rows.into_iter()
+            .map(|mut r| stored_from(&mut r))
+            .collect::<Result<Vec<_>, _>>()?,
+    );
     Ok(out)
 }
 
@@ -916,6 +1005,9 @@ fn history(
             .encode(),
         );
     }
-    out.versions = rows.into_iter().map(|mut r| stored_from(&mut r)).collect::<Result<_, _>>()?;
+    out.versions = rows
+        .into_iter()
+        .map(|mut r| stored_from(&mut r))
+        .collect::<Result<_, _>>()?;
     Ok(out)
 }

@@ -1,7 +1,5 @@
 //! Store errors. Messages carry types, ids and versions, never resource content.
 
-use fhir::Issue;
-
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("resource {resource_type}/{id} not found")]
@@ -15,6 +13,16 @@ pub enum StoreError {
     },
     #[error("{count} resources match the condition on {resource_type}")]
     MultipleMatches { resource_type: String, count: usize },
+    #[error("resource {resource_type}/{id} exists but does not match the condition")]
+    Conflict { resource_type: String, id: String },
+    #[error("the resource id does not match the resource the condition found")]
+    IdMismatch,
+    #[error("the transaction writes {resource_type}/{id} more than once")]
+    DuplicateTarget { resource_type: String, id: String },
+    #[error("a reference to {0} names no entry of the transaction")]
+    UnresolvedReference(String),
+    #[error("a concurrent transaction got in the way; retry")]
+    Contention,
     #[error("invalid paging cursor")]
     BadCursor,
     /// A transaction entry failed; `index` is its position in the transaction.
@@ -24,8 +32,6 @@ pub enum StoreError {
         #[source]
         source: Box<StoreError>,
     },
-    #[error("invalid resource")]
-    Invalid(Vec<Issue>),
     #[error("the store is closed")]
     Closed,
     #[error("database error: {0}")]

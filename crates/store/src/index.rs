@@ -201,13 +201,21 @@ pub fn compartment_patients(resource_type: &str, id: &str, entries: &[IndexEntry
     out
 }
 
-/// Statements inserting `rows` of resource `rid`: one multi-row INSERT per table.
+/// Rows per INSERT statement: far below the bound-parameter limits of both databases.
+const ROWS_PER_INSERT: usize = 64;
+
+/// Statements inserting `rows` of resource `rid`: one multi-row INSERT per table (more for
+/// a resource with very many values of one kind).
 pub fn insert_all(rows: &[&IndexRow], rid: i64) -> Vec<(String, Vec<SqlValue>)> {
     let mut by_table: Vec<(&'static str, &'static str, Vec<SqlValue>, usize)> = Vec::new();
     for row in rows {
         let (table, columns, mut values) = row.parts();
         values.push(SqlValue::Int(rid));
-        match by_table.iter_mut().find(|(t, ..)| *t == table) {
+        match by_table
+            .iter_mut()
+            .rev()
+            .find(|(t, _, _, n)| *t == table && *n < ROWS_PER_INSERT)
+        {
             Some((_, _, all, n)) => {
                 all.append(&mut values);
                 *n += 1;

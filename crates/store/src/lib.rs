@@ -5,8 +5,8 @@
 //! defines what "a store" is and runs against both. Only `service` may depend on this crate:
 //! consent and audit live there, and nothing above it can reach the data any other way.
 
-pub mod conformance;
 mod body;
+pub mod conformance;
 mod engine;
 mod error;
 mod index;

@@ -1,6 +1,6 @@
 //! The narrow SQL interface the engine needs from a backend. Both SQLite and PostgreSQL speak
-//! the same statements: `$1`-style positional parameters (SQLite numbers named parameters in
-//! order of appearance), `RETURNING`, `ON CONFLICT`.
+//! the same statements: `$1`-style numbered parameters (the SQLite backend turns them into
+//! its `?1`), `RETURNING`, `ON CONFLICT`.
 
 use crate::StoreError;
 

@@ -8,7 +8,7 @@ use rusqlite::types::{ToSqlOutput, Value as Lite, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS resource (
@@ -72,7 +72,6 @@ pub struct Sqlite {
     path: PathBuf,
     writer: Mutex<Option<Connection>>,
     readers: Mutex<Vec<Connection>>,
-    seq: AtomicI64,
     closed: AtomicBool,
 }
 
@@ -84,19 +83,10 @@ impl Sqlite {
         let path = dir.join("yilian.db");
         let conn = connect(&path, WRITER_CACHE_KIB)?;
         conn.execute_batch(SCHEMA).map_err(db)?;
-        let seq: i64 = conn
-            .query_row(
-                "SELECT MAX(COALESCE((SELECT MAX(seq) FROM resource), 0), \
-                            COALESCE((SELECT MAX(seq) FROM history), 0))",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(db)?;
         Ok(Sqlite {
             path,
             writer: Mutex::new(Some(conn)),
             readers: Mutex::new(Vec::new()),
-            seq: AtomicI64::new(seq),
             closed: AtomicBool::new(false),
         })
     }
@@ -105,11 +95,7 @@ impl Sqlite {
         if self.closed.load(Ordering::SeqCst) {
             return Err(StoreError::Closed);
         }
-        let pooled = self
-            .readers
-            .lock()
-            .expect("reader pool lock poisoned")
-            .pop();
+        let pooled = lock(&self.readers).pop();
         match pooled {
             Some(c) => Ok(c),
             None => connect(&self.path, READER_CACHE_KIB),
@@ -122,27 +108,19 @@ impl Backend for Sqlite {
         &self,
         f: impl FnOnce(&mut dyn Tx) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
-        let mut guard = self.writer.lock().expect("writer lock poisoned");
+        let mut guard = lock(&self.writer);
         let conn = guard.as_mut().ok_or(StoreError::Closed)?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
-        let start_seq = self.seq.load(Ordering::SeqCst);
-        let mut t = LiteTx {
-            tx: &tx,
-            seq: &self.seq,
-        };
+        let mut t = LiteTx { tx: &tx, seq: None };
         match f(&mut t) {
             Ok(r) => {
                 tx.commit().map_err(db)?;
                 Ok(r)
             }
-            Err(e) => {
-                // Dropping the transaction rolls it back; the sequence may keep its gap.
-                drop(tx);
-                let _ = start_seq;
-                Err(e)
-            }
+            // Dropping the transaction rolls it back.
+            Err(e) => Err(e),
         }
     }
 
@@ -153,18 +131,12 @@ impl Backend for Sqlite {
         let mut conn = self.reader()?;
         let result = {
             let tx = conn.transaction().map_err(db)?;
-            let mut t = LiteTx {
-                tx: &tx,
-                seq: &self.seq,
-            };
+            let mut t = LiteTx { tx: &tx, seq: None };
             let r = f(&mut t);
             tx.finish().map_err(db)?;
             r
         };
-        self.readers
-            .lock()
-            .expect("reader pool lock poisoned")
-            .push(conn);
+        lock(&self.readers).push(conn);
         result
     }
 
@@ -180,11 +152,8 @@ impl Backend for Sqlite {
 
     fn close(&self) -> Result<(), StoreError> {
         self.closed.store(true, Ordering::SeqCst);
-        self.readers
-            .lock()
-            .expect("reader pool lock poisoned")
-            .clear();
-        let mut guard = self.writer.lock().expect("writer lock poisoned");
+        lock(&self.readers).clear();
+        let mut guard = lock(&self.writer);
         if let Some(conn) = guard.take() {
             conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
                 .map_err(db)?;
@@ -196,7 +165,10 @@ impl Backend for Sqlite {
 
 struct LiteTx<'a> {
     tx: &'a rusqlite::Transaction<'a>,
-    seq: &'a AtomicI64,
+    /// The last version sequence number handed out in this transaction. It is read from the
+    /// database inside the write transaction, so another process writing the same store
+    /// (an import beside a server) never reuses a number.
+    seq: Option<i64>,
 }
 
 impl Tx for LiteTx<'_> {
@@ -241,7 +213,20 @@ impl Tx for LiteTx<'_> {
     }
 
     fn next_seq(&mut self) -> Result<i64, StoreError> {
-        Ok(self.seq.fetch_add(1, Ordering::SeqCst) + 1)
+        let last = match self.seq {
+            Some(s) => s,
+            None => self
+                .tx
+                .query_row(
+                    "SELECT MAX(COALESCE((SELECT MAX(seq) FROM resource), 0), \
+                                COALESCE((SELECT MAX(seq) FROM history), 0))",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(db)?,
+        };
+        self.seq = Some(last + 1);
+        Ok(last + 1)
     }
 }
 
@@ -290,6 +275,12 @@ fn connect(path: &Path, cache_kib: i64) -> Result<Connection, StoreError> {
         .map_err(db)?;
     conn.set_prepared_statement_cache_capacity(256);
     Ok(conn)
+}
+
+/// A mutex guard even after a panic elsewhere: the connection inside is still sound (a
+/// panicking writer's transaction was rolled back when it unwound).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn db(e: rusqlite::Error) -> StoreError {

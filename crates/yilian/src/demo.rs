@@ -147,12 +147,19 @@ fn record_summary(bundle: &serde_json::Value) -> String {
     let mut hospitals: std::collections::BTreeMap<String, usize> = Default::default();
     for e in bundle["entry"].as_array().into_iter().flatten() {
         let r = &e["resource"];
-        *kinds.entry(r["resourceType"].as_str().unwrap_or("?").to_string()).or_default() += 1;
+        *kinds
+            .entry(r["resourceType"].as_str().unwrap_or("?").to_string())
+            .or_default() += 1;
         if let Some(org) = r["serviceProvider"]["reference"].as_str() {
-            *hospitals.entry(org.trim_start_matches("Organization/").to_string()).or_default() += 1;
+            *hospitals
+                .entry(org.trim_start_matches("Organization/").to_string())
+                .or_default() += 1;
         }
     }
     let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
-    let visits: Vec<String> = hospitals.iter().map(|(h, n)| format!("{n} at {h}")).collect();
+    let visits: Vec<String> = hospitals
+        .iter()
+        .map(|(h, n)| format!("{n} at {h}"))
+        .collect();
     format!("{}; visits: {}", kinds.join(", "), visits.join(", "))
 }

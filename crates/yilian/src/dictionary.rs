@@ -31,12 +31,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let Ok(v) = serde_json::from_slice::<Value>(&std::fs::read(&path)?) else {
             continue;
         };
-        if v["resourceType"].as_str().is_some_and(fhir::is_supported_type) {
+        if v["resourceType"]
+            .as_str()
+            .is_some_and(fhir::is_supported_type)
+        {
             samples.push(as_stored(v)?);
         }
     }
     let examples = samples.len();
-    samples.extend(synthetic::organizations().into_iter().map(as_stored).collect::<Result<Vec<_>, _>>()?);
+    samples.extend(
+        synthetic::organizations()
+            .into_iter()
+            .map(as_stored)
+            .collect::<Result<Vec<_>, _>>()?,
+    );
     for n in 0..args.patients {
         for r in synthetic::patient_record(424_242, n) {
             samples.push(as_stored(r)?);

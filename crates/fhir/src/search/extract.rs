@@ -48,22 +48,18 @@ pub fn extract(resource: &Value) -> Vec<IndexEntry> {
     entries
 }
 
-/// The resource type and id a literal reference names: `Patient/123`,
-/// `Patient/123/_history/2` and `https://host/fhir/Patient/123` all give (`Patient`, `123`).
-/// Contained (`#p1`), `urn:` and conditional references name nothing on this server.
+/// The resource type and id a literal reference names: `Patient/123` and
+/// `Patient/123/_history/2` give (`Patient`, `123`). Absolute URLs, contained (`#p1`),
+/// `urn:` and conditional references name nothing on this server.
 pub fn parse_reference(reference: &str) -> Option<(&str, &str)> {
-    if reference.starts_with('#') || reference.starts_with("urn:") {
-        return None;
-    }
-    // A canonical may carry a version: `https://host/Questionnaire/q1|2.0`.
-    let reference = reference.split('|').next().unwrap_or(reference);
-    let mut segments = reference.rsplit('/');
-    let mut id = segments.next()?;
-    let mut ty = segments.next()?;
-    if ty == "_history" {
-        id = segments.next()?;
-        ty = segments.next()?;
-    }
+    // Only a relative `Type/id` (or `Type/id/_history/v`) names a resource on this server.
+    // An absolute URL may name the same `Type/id` on another server; treating it as local
+    // would file another person's record under this patient.
+    let segments: Vec<&str> = reference.split('/').collect();
+    let (ty, id) = match segments.as_slice() {
+        [ty, id] | [ty, id, "_history", _] => (*ty, *id),
+        _ => return None,
+    };
     let is_type = ty.starts_with(|c: char| c.is_ascii_uppercase())
         && ty.bytes().all(|b| b.is_ascii_alphanumeric());
     (is_type && crate::is_valid_id(id)).then_some((ty, id))

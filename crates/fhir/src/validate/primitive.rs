@@ -16,6 +16,9 @@ pub(crate) enum Problem {
     Format,
     Range,
     TooLong,
+    /// A character below U+0020 other than tab, carriage return and line feed (R4 strings
+    /// must not hold them, and PostgreSQL text cannot hold U+0000).
+    Control,
 }
 
 /// The most characters a FHIR string may have (1 MiB).
@@ -111,6 +114,12 @@ fn integer(text: &str, primitive: Primitive) -> Result<(), Problem> {
 fn string(s: &str, primitive: Primitive) -> Result<(), Problem> {
     if s.is_empty() {
         return Err(Problem::Empty);
+    }
+    if primitive != Primitive::Base64Binary
+        && s.bytes()
+            .any(|b| b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n'))
+    {
+        return Err(Problem::Control);
     }
     let valid = match primitive {
         Primitive::String | Primitive::Markdown => {

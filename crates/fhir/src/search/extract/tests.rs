@@ -163,7 +163,6 @@ fn observation() {
             component-data-absent-reason = unknown
             component-value-quantity = 120 [119.5, 120.5] mmHg
             date = 2024-05-01T00:30:00.000Z .. 2024-05-01T00:30:00.999Z
-            encounter = Encounter/e1
             patient = Patient/p1
             status = final
             subject = Patient/p1
@@ -296,8 +295,8 @@ fn references() {
     expect![[r#"
         Patient/123: Some(("Patient", "123"))
         Patient/123/_history/4: Some(("Patient", "123"))
-        https://example.org/fhir/Patient/a.b-c: Some(("Patient", "a.b-c"))
-        http://example.org/fhir/Questionnaire/q1|2.0: Some(("Questionnaire", "q1"))
+        https://example.org/fhir/Patient/a.b-c: None
+        http://example.org/fhir/Questionnaire/q1|2.0: None
         #p1: None
         urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0: None
         Patient?identifier=x: None

@@ -255,14 +255,7 @@ fn references() {
     check(
         "Observation?patient=123&subject=Patient/p1,https://example.org/fhir/Group/g1/_history/2&subject:Location=l1",
         expect![[r#"
-            Observation
-              patient:
-                Reference { targets: [("Patient", "123")] }
-              subject:
-                Reference { targets: [("Patient", "p1")] }
-                Reference { targets: [("Group", "g1")] }
-              subject:
-                Reference { targets: [("Location", "l1")] }
+            error value: invalid reference value for search parameter 'subject'
         "#]],
     );
     check(
