@@ -476,29 +476,26 @@ fn written(outcome: WriteOutcome) -> Result<Written, Error> {
     })
 }
 
-/// A resource with an id is imported as an update (idempotent); without one, as a create.
+/// Every resource is imported as an update, so importing the same data twice changes
+/// nothing: by its own id, or by an id derived from its content when it has none.
 fn import_op(resource: Value) -> Result<WriteOp, Error> {
     let resource_type = resource["resourceType"]
         .as_str()
         .unwrap_or_default()
         .to_string();
-    match resource
-        .get("id")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-    {
-        Some(id) if fhir::is_valid_id(&id) => Ok(WriteOp::Update {
-            resource_type,
-            id,
-            resource,
-            if_match: None,
-        }),
-        Some(_) => Err(Error::InvalidId),
-        None => Ok(WriteOp::Create {
-            resource,
-            if_none_exist: None,
-        }),
-    }
+    let id = match resource.get("id").and_then(Value::as_str) {
+        Some(id) if fhir::is_valid_id(id) => id.to_string(),
+        Some(_) => return Err(Error::InvalidId),
+        None => fhir::content_id(&resource),
+    };
+    let mut resource = resource;
+    resource["id"] = Value::String(id.clone());
+    Ok(WriteOp::Update {
+        resource_type,
+        id,
+        resource,
+        if_match: None,
+    })
 }
 
 #[cfg(test)]

@@ -169,6 +169,7 @@ fn import_bundle(
     };
     let kind = value["type"].as_str().unwrap_or_default();
     if value["resourceType"] == "Bundle" && (kind == "transaction" || kind == "batch") {
+        let bytes = serde_json::to_vec(&idempotent(value))?;
         match service.bundle(&Caller::System, &bytes) {
             Ok(response) => {
                 for entry in response["entry"].as_array().into_iter().flatten() {
@@ -218,6 +219,31 @@ fn import_bundle(
 }
 
 use serde_json::Value;
+
+/// Turns a Bundle's plain creates into updates by stable ids, so that importing it again
+/// creates nothing new: the id a `urn:uuid:` fullUrl names (other entries' references to it
+/// still resolve), or one derived from the content. Conditional creates stay as they are.
+fn idempotent(mut bundle: Value) -> Value {
+    for entry in bundle["entry"].as_array_mut().into_iter().flatten() {
+        let request = &entry["request"];
+        if request["method"] != "POST" || request.get("ifNoneExist").is_some() {
+            continue;
+        }
+        let Some(resource_type) = entry["resource"]["resourceType"].as_str().map(str::to_string) else {
+            continue;
+        };
+        let from_url = entry["fullUrl"]
+            .as_str()
+            .and_then(|u| u.strip_prefix("urn:uuid:"))
+            .filter(|id| fhir::is_valid_id(id))
+            .map(str::to_string);
+        let id = from_url.unwrap_or_else(|| fhir::content_id(&entry["resource"]));
+        entry["resource"]["id"] = Value::String(id.clone());
+        entry["request"]["method"] = Value::String("PUT".into());
+        entry["request"]["url"] = Value::String(format!("{resource_type}/{id}"));
+    }
+    bundle
+}
 
 fn reject(
     report: &mut dyn Write,

@@ -105,3 +105,52 @@ fn import_reports_rejections_by_line_and_is_idempotent() {
         "1"
     );
 }
+
+/// Id-less NDJSON lines and a transaction Bundle of plain creates are both idempotent:
+/// the second import of the same files creates nothing.
+#[test]
+fn reimporting_idless_resources_and_bundles_creates_nothing() {
+    let dir = TempDir::new("import-idless");
+    let data = dir.join("data");
+    let ndjson = dir.join("idless.ndjson");
+    let bundle = dir.join("bundle.json");
+    let report = dir.join("report.ndjson");
+    let lines: Vec<String> = (0..5)
+        .map(|n| {
+            let mut p = patient(&format!("x{n}"), &format!("Idless{n}"), "1970-01-01");
+            p.as_object_mut().expect("object").remove("id");
+            p.to_string()
+        })
+        .collect();
+    std::fs::write(&ndjson, lines.join("\n") + "\n").expect("write NDJSON");
+    let tx = serde_json::json!({
+        "resourceType": "Bundle", "type": "transaction", "entry": [
+            {"fullUrl": "urn:uuid:5f0c1a9e-6f3e-4a53-9a0a-2b8d3c1e7f01",
+             "resource": {"resourceType": "Patient", "gender": "female"},
+             "request": {"method": "POST", "url": "Patient"}},
+            {"resource": {"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+                          "subject": {"reference": "urn:uuid:5f0c1a9e-6f3e-4a53-9a0a-2b8d3c1e7f01"}},
+             "request": {"method": "POST", "url": "Observation"}}
+        ]
+    });
+    std::fs::write(&bundle, tx.to_string()).expect("write bundle");
+    let import = || {
+        run(
+            yilian()
+                .args(["import", "--data", path_str(&data), "--report", path_str(&report)])
+                .arg(&ndjson)
+                .arg(&bundle),
+            Duration::from_secs(60),
+        )
+    };
+    let first = import();
+    assert_eq!(first.status.code(), Some(0), "{}", first.stderr);
+    assert!(first.stderr.contains("7 accepted (7 created"), "{}", first.stderr);
+    let second = import();
+    assert_eq!(second.status.code(), Some(0), "{}", second.stderr);
+    assert!(second.stderr.contains("(0 created"), "{}", second.stderr);
+    let server = Server::serve(&data);
+    assert_eq!(server.count("Patient"), 6, "5 id-less patients and the bundle's one");
+    let obs = server.get("/Observation?patient=5f0c1a9e-6f3e-4a53-9a0a-2b8d3c1e7f01");
+    assert_eq!(obs.json()["total"], 1, "the bundle's reference resolved to the stable id");
+}
