@@ -112,14 +112,7 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
                     .collect::<Vec<_>>()
             });
             let w = blocking(move || svc.create(&caller, &t, &body, cond.as_deref())).await?;
-            let s = &w.stored;
-            let status = if w.created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            let loc = format!("{base}/{}/{}/_history/{}", s.resource_type, s.id, s.version);
-            Ok(response::resource(status, s, Some(loc), ret))
+            Ok(written(&base, &w, ret))
         }
         (&Method::PUT, [t]) => {
             let body = read_body(app, &headers, body).await?;
@@ -129,14 +122,7 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
                 svc.conditional_update(&caller, &t, &pairs, &body, if_match.as_deref())
             })
             .await?;
-            let s = &w.stored;
-            let status = if w.created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            let loc = format!("{base}/{}/{}/_history/{}", s.resource_type, s.id, s.version);
-            Ok(response::resource(status, s, Some(loc), ret))
+            Ok(written(&base, &w, ret))
         }
         (&Method::GET, [t, "_history"]) => {
             history(app, &base, HistoryScope::Type(t.to_string()), &pairs).await
@@ -157,14 +143,7 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
             let if_match = header_str(&headers, "if-match");
             let w =
                 blocking(move || svc.update(&caller, &t, &id, &body, if_match.as_deref())).await?;
-            let s = &w.stored;
-            let status = if w.created {
-                StatusCode::CREATED
-            } else {
-                StatusCode::OK
-            };
-            let loc = format!("{base}/{}/{}/_history/{}", s.resource_type, s.id, s.version);
-            Ok(response::resource(status, s, Some(loc), ret))
+            Ok(written(&base, &w, ret))
         }
         (&Method::DELETE, [t, id]) => {
             let (t, id) = (t.to_string(), id.to_string());
@@ -236,6 +215,18 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
             )],
         )),
     }
+}
+
+/// The response to a create or update: 201 or 200, with Location, ETag and Last-Modified.
+fn written(base: &str, w: &service::Written, ret: Return) -> Response {
+    let s = &w.stored;
+    let status = if w.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let loc = format!("{base}/{}/{}/_history/{}", s.resource_type, s.id, s.version);
+    response::resource(status, s, Some(loc), ret)
 }
 
 async fn search(

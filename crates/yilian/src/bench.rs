@@ -34,7 +34,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // Patient ids are known up front; records are generated again, batch by batch, while
     // ingesting, so the memory figures are the store's and not the generator's.
     let patients: Vec<String> = (0..args.patients)
-        .map(|n| synthetic::patient_record(SEED, n)[0]["id"].as_str().unwrap_or_default().to_string())
+        .map(|n| {
+            synthetic::patient_record(SEED, n)[0]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
         .collect();
     let sample: Vec<Vec<u8>> = generate(0..args.patients.min(1000))?;
     println!(
@@ -87,10 +92,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             busy.bytes_on_disk as f64 / busy.resources.max(1) as f64,
         );
         measure(&service, &patients, args.requests)?;
-        println!("serving memory (VmRSS) after the measurements: {} MiB", memory_kib("VmRSS:") / 1024);
+        println!(
+            "serving memory (VmRSS) after the measurements: {} MiB",
+            memory_kib("VmRSS:") / 1024
+        );
         service.close()?;
     }
-    println!("\npeak memory of the whole run (VmHWM): {} MiB", memory_kib("VmHWM:") / 1024);
+    println!(
+        "\npeak memory of the whole run (VmHWM): {} MiB",
+        memory_kib("VmHWM:") / 1024
+    );
     Ok(())
 }
 

@@ -229,7 +229,10 @@ fn idempotent(mut bundle: Value) -> Value {
         if request["method"] != "POST" || request.get("ifNoneExist").is_some() {
             continue;
         }
-        let Some(resource_type) = entry["resource"]["resourceType"].as_str().map(str::to_string) else {
+        let Some(resource_type) = entry["resource"]["resourceType"]
+            .as_str()
+            .map(str::to_string)
+        else {
             continue;
         };
         let from_url = entry["fullUrl"]

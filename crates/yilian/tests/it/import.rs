@@ -137,7 +137,13 @@ fn reimporting_idless_resources_and_bundles_creates_nothing() {
     let import = || {
         run(
             yilian()
-                .args(["import", "--data", path_str(&data), "--report", path_str(&report)])
+                .args([
+                    "import",
+                    "--data",
+                    path_str(&data),
+                    "--report",
+                    path_str(&report),
+                ])
                 .arg(&ndjson)
                 .arg(&bundle),
             Duration::from_secs(60),
@@ -145,12 +151,24 @@ fn reimporting_idless_resources_and_bundles_creates_nothing() {
     };
     let first = import();
     assert_eq!(first.status.code(), Some(0), "{}", first.stderr);
-    assert!(first.stderr.contains("7 accepted (7 created"), "{}", first.stderr);
+    assert!(
+        first.stderr.contains("7 accepted (7 created"),
+        "{}",
+        first.stderr
+    );
     let second = import();
     assert_eq!(second.status.code(), Some(0), "{}", second.stderr);
     assert!(second.stderr.contains("(0 created"), "{}", second.stderr);
     let server = Server::serve(&data);
-    assert_eq!(server.count("Patient"), 6, "5 id-less patients and the bundle's one");
+    assert_eq!(
+        server.count("Patient"),
+        6,
+        "5 id-less patients and the bundle's one"
+    );
     let obs = server.get("/Observation?patient=5f0c1a9e-6f3e-4a53-9a0a-2b8d3c1e7f01");
-    assert_eq!(obs.json()["total"], 1, "the bundle's reference resolved to the stable id");
+    assert_eq!(
+        obs.json()["total"],
+        1,
+        "the bundle's reference resolved to the stable id"
+    );
 }
