@@ -880,14 +880,32 @@ fn transaction_rejects_ambiguity(store: &dyn Store) {
     assert!(matches!(twice, Err(StoreError::DuplicateTarget { .. })));
     let mut obs = observation("x", "x", "1", "2024-01-01", "1");
     obs["subject"] = json!({"reference": "urn:uuid:00000000-0000-4000-8000-000000000000"});
-    let dangling = store.transact(vec![Entry {
-        full_url: None,
-        op: WriteOp::Create {
-            resource: obs,
-            if_none_exist: None,
+    let dangling = store.transact(vec![
+        Entry {
+            full_url: Some("urn:uuid:00000000-0000-4000-8000-000000000001".into()),
+            op: WriteOp::Create {
+                resource: patient("u", "U", "U", "1980"),
+                if_none_exist: None,
+            },
         },
-    }]);
-    assert!(matches!(dangling, Err(StoreError::UnresolvedReference(_))));
+        Entry {
+            full_url: None,
+            op: WriteOp::Create {
+                resource: obs.clone(),
+                if_none_exist: None,
+            },
+        },
+    ]);
+    assert!(matches!(
+        dangling,
+        Err(StoreError::Entry { index: 1, source }) if matches!(*source, StoreError::UnresolvedReference(_))
+    ));
+    // Alone, a resource may keep a `urn:uuid:` reference as it is.
+    let alone = create(store, obs);
+    assert_eq!(
+        body(&alone)["subject"]["reference"],
+        json!("urn:uuid:00000000-0000-4000-8000-000000000000")
+    );
     assert!(store.read("Patient", "t").expect("read").is_none());
 }
 

@@ -194,12 +194,15 @@ fn transact(tx: &mut dyn Tx, entries: Vec<Entry>) -> Result<Vec<WriteOutcome>, S
         }
         plans.push(plan);
     }
-    for plan in &mut plans {
+    // Inside a Bundle a `urn:uuid:` reference must name an entry; a lone resource may carry
+    // one as it is (official examples do), and it is never taken for a local resource.
+    let bundled = !single || !urls.is_empty();
+    for (i, plan) in plans.iter_mut().enumerate() {
         if let Plan::Put { resource, .. } = plan {
             let mut unresolved = None;
             rewrite_references(resource, &urls, &mut unresolved);
-            if let Some(r) = unresolved {
-                return Err(StoreError::UnresolvedReference(r));
+            if let (true, Some(r)) = (bundled, unresolved) {
+                return Err(wrap(i)(StoreError::UnresolvedReference(r)));
             }
         }
     }
@@ -227,7 +230,9 @@ fn transact(tx: &mut dyn Tx, entries: Vec<Entry>) -> Result<Vec<WriteOutcome>, S
     for key in keys {
         tx.lock(key)?;
     }
-    // FHIR's transaction order: deletes, then creates and updates.
+    // FHIR's transaction order: deletes, then creates and updates. New index rows wait in
+    // `pending` and go in at the end, sorted, in a few multi-row statements (see `flush`).
+    let mut pending: Vec<(index::IndexRow, i64)> = Vec::new();
     let mut outcomes: Vec<Option<WriteOutcome>> = vec![None; plans.len()];
     let now = now_ms();
     for pass in [true, false] {
@@ -242,7 +247,7 @@ fn transact(tx: &mut dyn Tx, entries: Vec<Entry>) -> Result<Vec<WriteOutcome>, S
                     resource_type,
                     id,
                     if_match,
-                } => delete(tx, resource_type, id, *if_match, now),
+                } => delete(tx, resource_type, id, *if_match, now, &mut pending),
                 Plan::Put {
                     resource_type,
                     id,
@@ -255,15 +260,30 @@ fn transact(tx: &mut dyn Tx, entries: Vec<Entry>) -> Result<Vec<WriteOutcome>, S
                     std::mem::take(resource),
                     *if_match,
                     now,
+                    &mut pending,
                 ),
             };
             outcomes[i] = Some(outcome.map_err(|e| if single { e } else { wrap(i)(e) })?);
         }
     }
+    flush(tx, pending)?;
     Ok(outcomes
         .into_iter()
         .map(|o| o.expect("every plan ran in one of the two passes"))
         .collect())
+}
+
+/// Inserts the transaction's new index rows in key order. Index keys are hashes, so rows
+/// arriving resource by resource land on random pages; sorted, the rows of one page go in
+/// together, and a few statements carry them all. Deferring is safe because a transaction
+/// writes each resource at most once and resolves its conditions before writing.
+fn flush(tx: &mut dyn Tx, mut pending: Vec<(index::IndexRow, i64)>) -> Result<(), StoreError> {
+    pending.sort_by(|(a, ra), (b, rb)| a.order(b).then(ra.cmp(rb)));
+    let rows: Vec<(&index::IndexRow, i64)> = pending.iter().map(|(r, rid)| (r, *rid)).collect();
+    for (sql, params) in index::insert_all(&rows) {
+        tx.execute(&sql, &params)?;
+    }
+    Ok(())
 }
 
 fn resolve(tx: &mut dyn Tx, op: WriteOp) -> Result<Plan, StoreError> {
@@ -364,6 +384,7 @@ fn put(
     mut resource: Value,
     if_match: Option<u64>,
     now: i64,
+    pending: &mut Vec<(index::IndexRow, i64)>,
 ) -> Result<WriteOutcome, StoreError> {
     tx.lock(write_key(resource_type, id))?;
     let existing = locate(tx, resource_type, id)?;
@@ -436,6 +457,7 @@ fn put(
         rid,
         old_entries.as_deref(),
         Some(&new_entries),
+        pending,
     )?;
     let stored = Stored {
         resource_type: resource_type.into(),
@@ -460,6 +482,7 @@ fn delete(
     id: &str,
     if_match: Option<u64>,
     now: i64,
+    pending: &mut Vec<(index::IndexRow, i64)>,
 ) -> Result<WriteOutcome, StoreError> {
     tx.lock(write_key(resource_type, id))?;
     let Some(existing) = locate(tx, resource_type, id)? else {
@@ -502,6 +525,7 @@ fn delete(
         existing.rid,
         Some(&old_entries),
         None,
+        pending,
     )?;
     Ok(WriteOutcome::Deleted(Stored {
         resource_type: resource_type.into(),
@@ -531,6 +555,7 @@ fn reindex(
     rid: i64,
     old: Option<&[IndexEntry]>,
     new: Option<&[IndexEntry]>,
+    pending: &mut Vec<(index::IndexRow, i64)>,
 ) -> Result<(), StoreError> {
     let old_rows = old.map_or(Vec::new(), |e| index::rows(resource_type, id, e));
     let new_rows = new.map_or(Vec::new(), |e| index::rows(resource_type, id, e));
@@ -538,10 +563,13 @@ fn reindex(
         let (sql, params) = index::delete(row, rid);
         tx.execute(&sql, &params)?;
     }
-    let added: Vec<&index::IndexRow> = new_rows.iter().filter(|r| !old_rows.contains(r)).collect();
-    for (sql, params) in index::insert_all(&added, rid) {
-        tx.execute(&sql, &params)?;
-    }
+    let old_rows_kept = old_rows;
+    pending.extend(
+        new_rows
+            .into_iter()
+            .filter(|r| !old_rows_kept.contains(r))
+            .map(|r| (r, rid)),
+    );
     Ok(())
 }
 

@@ -40,6 +40,43 @@ pub enum IndexRow {
 }
 
 impl IndexRow {
+    /// The order rows are inserted in: by table, then by the table's key.
+    pub fn order(&self, other: &IndexRow) -> std::cmp::Ordering {
+        fn rank(r: &IndexRow) -> u8 {
+            match r {
+                IndexRow::Token { .. } => 0,
+                IndexRow::String { .. } => 1,
+                IndexRow::Date { .. } => 2,
+                IndexRow::Number { .. } => 3,
+                IndexRow::Reference { .. } => 4,
+                IndexRow::Compartment { .. } => 5,
+            }
+        }
+        use IndexRow as R;
+        match (self, other) {
+            (R::Token { sp: a, h: x }, R::Token { sp: b, h: y })
+            | (R::Reference { sp: a, h: x }, R::Reference { sp: b, h: y }) => (a, x).cmp(&(b, y)),
+            (R::String { sp: a, v: x }, R::String { sp: b, v: y }) => (a, x).cmp(&(b, y)),
+            (
+                R::Date {
+                    sp: a,
+                    lo: x,
+                    hi: xh,
+                },
+                R::Date {
+                    sp: b,
+                    lo: y,
+                    hi: yh,
+                },
+            ) => (a, x, xh).cmp(&(b, y, yh)),
+            (R::Number { sp: a, v: x, u: xu }, R::Number { sp: b, v: y, u: yu }) => {
+                a.cmp(b).then(x.total_cmp(y)).then(xu.cmp(yu))
+            }
+            (R::Compartment { pid: a }, R::Compartment { pid: b }) => a.cmp(b),
+            _ => rank(self).cmp(&rank(other)),
+        }
+    }
+
     /// The table, its columns (without `rid`), and the row's values for them.
     fn parts(&self) -> (&'static str, &'static str, Vec<SqlValue>) {
         use SqlValue::{Int, Real, Text};
@@ -204,45 +241,55 @@ pub fn compartment_patients(resource_type: &str, id: &str, entries: &[IndexEntry
 /// Rows per INSERT statement: far below the bound-parameter limits of both databases.
 const ROWS_PER_INSERT: usize = 64;
 
-/// Statements inserting `rows` of resource `rid`: one multi-row INSERT per table (more for
-/// a resource with very many values of one kind).
-pub fn insert_all(rows: &[&IndexRow], rid: i64) -> Vec<(String, Vec<SqlValue>)> {
-    let mut by_table: Vec<(&'static str, &'static str, Vec<SqlValue>, usize)> = Vec::new();
-    for row in rows {
+/// Statements inserting `rows` (each with its resource's `rid`): multi-row INSERTs, one per
+/// table and run of at most [`ROWS_PER_INSERT`] rows, in the order given.
+pub fn insert_all(rows: &[(&IndexRow, i64)]) -> Vec<(String, Vec<SqlValue>)> {
+    let mut out: Vec<(&'static str, &'static str, Vec<SqlValue>, usize)> = Vec::new();
+    for (row, rid) in rows {
         let (table, columns, mut values) = row.parts();
-        values.push(SqlValue::Int(rid));
-        match by_table
-            .iter_mut()
-            .rev()
-            .find(|(t, _, _, n)| *t == table && *n < ROWS_PER_INSERT)
-        {
-            Some((_, _, all, n)) => {
+        values.push(SqlValue::Int(*rid));
+        match out.last_mut() {
+            Some((t, _, all, n)) if *t == table && *n < ROWS_PER_INSERT => {
                 all.append(&mut values);
                 *n += 1;
             }
-            None => by_table.push((table, columns, values, 1)),
+            _ => out.push((table, columns, values, 1)),
         }
     }
-    by_table
-        .into_iter()
+    out.into_iter()
         .map(|(table, columns, values, n)| {
-            let width = values.len() / n;
-            let tuples: Vec<String> = (0..n)
-                .map(|r| {
-                    let ps: Vec<String> =
-                        (1..=width).map(|c| format!("${}", r * width + c)).collect();
-                    format!("({})", ps.join(", "))
-                })
-                .collect();
-            (
+            (insert_sql(table, columns, values.len() / n, n), values)
+        })
+        .collect()
+}
+
+/// `INSERT INTO table(columns, rid) VALUES ($1, ...), ... ON CONFLICT DO NOTHING` for `n` rows
+/// of `width` values, built once per shape and then shared.
+fn insert_sql(table: &'static str, columns: &'static str, width: usize, n: usize) -> String {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static CACHE: RefCell<HashMap<(&'static str, usize), String>> = RefCell::new(HashMap::new());
+    }
+    CACHE.with(|cache| {
+        cache
+            .borrow_mut()
+            .entry((table, n))
+            .or_insert_with(|| {
+                let tuples: Vec<String> = (0..n)
+                    .map(|r| {
+                        let ps: Vec<String> =
+                            (1..=width).map(|c| format!("${}", r * width + c)).collect();
+                        format!("({})", ps.join(", "))
+                    })
+                    .collect();
                 format!(
                     "INSERT INTO {table}({columns}, rid) VALUES {} ON CONFLICT DO NOTHING",
                     tuples.join(", ")
-                ),
-                values,
-            )
-        })
-        .collect()
+                )
+            })
+            .clone()
+    })
 }
 
 /// The statement deleting `row` of resource `rid`.
