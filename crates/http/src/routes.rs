@@ -67,15 +67,7 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
     let (parts, body) = req.into_parts();
     let method = parts.method.clone();
     let headers = parts.headers;
-    let pairs: Vec<(String, String)> = parts
-        .uri
-        .query()
-        .map(|q| {
-            form_urlencoded::parse(q.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let pairs = query_pairs(parts.uri.query().unwrap_or_default().as_bytes());
     let base = base_url(app, &headers);
     let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
     let svc = app.service.clone();
@@ -97,20 +89,14 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
         (&Method::POST, [t, "_search"]) => {
             let body = read_form(app, &headers, body).await?;
             let mut all = pairs.clone();
-            all.extend(
-                form_urlencoded::parse(&body).map(|(k, v)| (k.into_owned(), v.into_owned())),
-            );
+            all.extend(query_pairs(&body));
             search(app, &base, t, all, &headers, &parts.uri).await
         }
         (&Method::POST, [t]) => {
             let body = read_body(app, &headers, body).await?;
             let t = t.to_string();
-            let cond = header_str(&headers, "if-none-exist").map(|q| {
-                let q = q.split_once('?').map_or(q.as_str(), |(_, q)| q).to_string();
-                form_urlencoded::parse(q.as_bytes())
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect::<Vec<_>>()
-            });
+            let cond = header_str(&headers, "if-none-exist")
+                .map(|q| query_pairs(q.split_once('?').map_or(q.as_str(), |(_, q)| q).as_bytes()));
             let w = blocking(move || svc.create(&caller, &t, &body, cond.as_deref())).await?;
             Ok(written(&base, &w, ret))
         }
@@ -363,6 +349,13 @@ fn too_large(limit: usize) -> ApiError {
         issue: IssueType::TooLong,
         message: format!("the body exceeds the limit of {limit} bytes"),
     }
+}
+
+/// Percent-decoded `key=value` pairs, in order.
+fn query_pairs(q: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(q)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
 fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {

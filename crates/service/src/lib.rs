@@ -64,7 +64,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             default_count: 20,
-            max_count: 1000,
+            max_count: fhir::search::MAX_COUNT,
         }
     }
 }

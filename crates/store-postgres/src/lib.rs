@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 use store::sql::Row;
-use store::{Backend, Dialect, SqlValue, StoreError, Tx};
+use store::{Backend, SqlValue, StoreError, Tx};
 
 const SCHEMA: &str = r#"
 CREATE SEQUENCE IF NOT EXISTS version_seq;
@@ -273,10 +273,6 @@ impl PgTx<'_> {
 }
 
 impl Tx for PgTx<'_> {
-    fn dialect(&self) -> Dialect {
-        Dialect::Postgres
-    }
-
     fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, StoreError> {
         let stmt = self.statement(sql)?;
         let params = bind(params);

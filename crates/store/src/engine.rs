@@ -32,10 +32,6 @@ impl<B: Backend> Engine<B> {
     pub fn new(backend: B) -> Engine<B> {
         Engine { backend }
     }
-
-    pub fn backend(&self) -> &B {
-        &self.backend
-    }
 }
 
 impl<B: Backend> Store for Engine<B> {
@@ -574,19 +570,30 @@ fn reindex(
 }
 
 /// Whether two versions differ only in `meta.versionId` and `meta.lastUpdated`.
+/// Compared in place: an idempotent re-import meets this once per resource.
 fn same_content(old: &Value, new: &Value) -> bool {
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(meta) = v.get_mut("meta").and_then(Value::as_object_mut) {
-            meta.remove("versionId");
-            meta.remove("lastUpdated");
-            if meta.is_empty() {
-                v.as_object_mut().map(|o| o.remove("meta"));
-            }
-        }
-        v
+    fn own_meta(v: &Value) -> impl Iterator<Item = (&String, &Value)> {
+        v.get("meta")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| *k != "versionId" && *k != "lastUpdated")
+    }
+    fn rest(v: &Value) -> impl Iterator<Item = (&String, &Value)> {
+        v.as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| *k != "meta")
+    }
+    let (Some(a), Some(b)) = (old.as_object(), new.as_object()) else {
+        return old == new;
     };
-    strip(old) == strip(new)
+    let len = |v: &Value, m: &serde_json::Map<String, Value>| {
+        m.len() - usize::from(m.contains_key("meta")) + own_meta(v).count()
+    };
+    len(old, a) == len(new, b)
+        && rest(old).all(|(k, x)| b.get(k) == Some(x))
+        && own_meta(old).all(|(k, x)| new.get("meta").and_then(|m| m.get(k)) == Some(x))
 }
 
 fn set_meta(resource: &mut Value, version: u64, now: i64) {
@@ -791,13 +798,10 @@ fn search(tx: &mut dyn Tx, q: &SearchQuery) -> Result<SearchPage, StoreError> {
                     SortKey::Int(i) => SqlValue::Int(*i),
                     SortKey::Text(t) => SqlValue::Text(t.clone()),
                 });
-                let k2 = sql.bind(match key {
-                    SortKey::Int(i) => SqlValue::Int(*i),
-                    SortKey::Text(t) => SqlValue::Text(t.clone()),
-                });
                 let op = if *desc { "<" } else { ">" };
+                // Numbered parameters may appear more than once in both databases.
                 text.push_str(&format!(
-                    " AND ({expr} {op} {k} OR ({expr} = {k2} AND r.rid > {rid}))"
+                    " AND ({expr} {op} {k} OR ({expr} = {k} AND r.rid > {rid}))"
                 ));
             }
             (Some(_), None) => return Err(StoreError::BadCursor),
@@ -990,34 +994,25 @@ fn history(
         None => i64::MAX,
     };
     let mut sql = Sql::default();
-    let (filter_r, filter_h) = match scope {
-        HistoryScope::System => (String::new(), String::new()),
-        HistoryScope::Type(t) => {
-            let a = sql.bind(SqlValue::Text(t.clone()));
-            let b = sql.bind(SqlValue::Text(t.clone()));
-            (format!(" AND r.type = {a}"), format!(" AND r.type = {b}"))
-        }
-        HistoryScope::Instance(t, id) => {
-            let a = sql.bind(SqlValue::Text(t.clone()));
-            let b = sql.bind(SqlValue::Text(id.clone()));
-            let c = sql.bind(SqlValue::Text(t.clone()));
-            let d = sql.bind(SqlValue::Text(id.clone()));
-            (
-                format!(" AND r.type = {a} AND r.id = {b}"),
-                format!(" AND r.type = {c} AND r.id = {d}"),
-            )
-        }
+    // One filter serves both halves of the union: numbered parameters may repeat.
+    let filter = match scope {
+        HistoryScope::System => String::new(),
+        HistoryScope::Type(t) => format!(" AND r.type = {}", sql.bind(SqlValue::Text(t.clone()))),
+        HistoryScope::Instance(t, id) => format!(
+            " AND r.type = {} AND r.id = {}",
+            sql.bind(SqlValue::Text(t.clone())),
+            sql.bind(SqlValue::Text(id.clone()))
+        ),
     };
-    let b1 = sql.bind(SqlValue::Int(before));
-    let b2 = sql.bind(SqlValue::Int(before));
+    let before = sql.bind(SqlValue::Int(before));
     let limit = sql.bind(SqlValue::Int(count as i64 + 1));
     sql.text = format!(
         "SELECT seq, type, id, version, updated, deleted, body FROM (\
            SELECT r.seq, r.type, r.id, r.version, r.updated, r.deleted, r.body \
-             FROM resource r WHERE r.seq < {b1}{filter_r} \
+             FROM resource r WHERE r.seq < {before}{filter} \
            UNION ALL \
            SELECT h.seq, r.type, r.id, h.version, h.updated, h.deleted, h.body \
-             FROM history h JOIN resource r ON r.rid = h.rid WHERE h.seq < {b2}{filter_h}\
+             FROM history h JOIN resource r ON r.rid = h.rid WHERE h.seq < {before}{filter}\
          ) AS v ORDER BY seq DESC LIMIT {limit}"
     );
     let mut rows = tx.query(&sql.text, &sql.params)?;

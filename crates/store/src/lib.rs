@@ -17,7 +17,7 @@ mod sqlite;
 pub use body::train_dictionary;
 pub use engine::Engine;
 pub use error::StoreError;
-pub use sql::{Backend, Dialect, SqlValue, Tx};
+pub use sql::{Backend, SqlValue, Tx};
 pub use sqlite::Sqlite;
 
 use fhir::search::SearchQuery;

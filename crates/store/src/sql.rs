@@ -40,15 +40,8 @@ impl SqlValue {
 
 pub type Row = Vec<SqlValue>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-}
-
 /// An open transaction (or a read snapshot).
 pub trait Tx {
-    fn dialect(&self) -> Dialect;
     fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, StoreError>;
     fn query(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<Row>, StoreError>;
     /// Serializes writers on `key` until the transaction ends (the conditional-create guard).

@@ -3,7 +3,7 @@
 //! connection serializes writes; readers take pooled connections and read a snapshot.
 
 use crate::StoreError;
-use crate::sql::{Backend, Dialect, Row, SqlValue, Tx};
+use crate::sql::{Backend, Row, SqlValue, Tx};
 use rusqlite::types::{ToSqlOutput, Value as Lite, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql, TransactionBehavior};
 use std::path::{Path, PathBuf};
@@ -172,10 +172,6 @@ struct LiteTx<'a> {
 }
 
 impl Tx for LiteTx<'_> {
-    fn dialect(&self) -> Dialect {
-        Dialect::Sqlite
-    }
-
     fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, StoreError> {
         let mut stmt = self.tx.prepare_cached(&numbered(sql)).map_err(db)?;
         let n = stmt

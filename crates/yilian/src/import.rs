@@ -88,10 +88,9 @@ pub fn import_file(
     if !ndjson {
         return import_bundle(service, path, report);
     }
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let bar = progress(size, path);
+    // Fail here, naming the file, rather than in the reader thread.
+    std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let bar = progress(path);
     let (tx, rx) = mpsc::sync_channel::<Vec<(usize, Result<Checked, service::Error>)>>(4);
     let checker = service.clone();
     let reader_path = path.to_path_buf();
@@ -272,8 +271,7 @@ fn reject(
 }
 
 /// A progress bar on a terminal; hidden when stderr is piped.
-fn progress(bytes: u64, path: &Path) -> indicatif::ProgressBar {
-    let _ = bytes;
+fn progress(path: &Path) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
         indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} resources ({per_sec})")

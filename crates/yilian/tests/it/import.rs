@@ -4,10 +4,27 @@
 use crate::rest::patient;
 use crate::support::{Server, TempDir, path_str, run, yilian};
 use serde_json::Value;
+use std::path::Path;
 use std::time::Duration;
 
 const MALFORMED_LINE: u64 = 11;
 const INVALID_LINE: u64 = 32;
+
+/// Runs `yilian import --data DATA --report REPORT FILES...`.
+fn import(data: &Path, report: &Path, files: &[&Path]) -> crate::support::Finished {
+    run(
+        yilian()
+            .args([
+                "import",
+                "--data",
+                path_str(data),
+                "--report",
+                path_str(report),
+            ])
+            .args(files),
+        Duration::from_secs(60),
+    )
+}
 
 #[test]
 fn import_reports_rejections_by_line_and_is_idempotent() {
@@ -30,20 +47,7 @@ fn import_reports_rejections_by_line_and_is_idempotent() {
     lines.insert(INVALID_LINE as usize - 1, invalid.to_string());
     std::fs::write(&file, lines.join("\n") + "\n").expect("write the NDJSON file");
 
-    let import = || {
-        run(
-            yilian()
-                .args([
-                    "import",
-                    "--data",
-                    path_str(&data),
-                    "--report",
-                    path_str(&report),
-                ])
-                .arg(&file),
-            Duration::from_secs(60),
-        )
-    };
+    let import = || import(&data, &report, &[&file]);
     let first = import();
     assert_eq!(first.status.code(), Some(2), "import: {}", first.stderr);
     assert!(
@@ -134,21 +138,7 @@ fn reimporting_idless_resources_and_bundles_creates_nothing() {
         ]
     });
     std::fs::write(&bundle, tx.to_string()).expect("write bundle");
-    let import = || {
-        run(
-            yilian()
-                .args([
-                    "import",
-                    "--data",
-                    path_str(&data),
-                    "--report",
-                    path_str(&report),
-                ])
-                .arg(&ndjson)
-                .arg(&bundle),
-            Duration::from_secs(60),
-        )
-    };
+    let import = || import(&data, &report, &[&ndjson, &bundle]);
     let first = import();
     assert_eq!(first.status.code(), Some(0), "{}", first.stderr);
     assert!(
