@@ -53,6 +53,13 @@ pub struct SearchResult {
 #[derive(Debug, Clone)]
 pub struct Checked(Value);
 
+impl Checked {
+    /// The resource's logical id ("" when it has none yet).
+    pub fn id(&self) -> &str {
+        self.0["id"].as_str().unwrap_or_default()
+    }
+}
+
 /// Tunables of the service layer.
 #[derive(Debug, Clone)]
 pub struct Config {

@@ -3,17 +3,16 @@
 //! real socket. Figures are medians and tails of many requests; compare backends within one
 //! run, since the machine's noise moves absolute numbers between runs.
 
-use crate::synthetic;
+use crate::client::Connection;
 use anyhow::Context;
 use service::{Caller, Service};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use synth::{Config, Sink};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Patients to generate (about 20 resources each).
+    /// Patients to generate (about 60 resources each).
     #[arg(long, default_value_t = 5000)]
     pub patients: u64,
     /// Requests per latency measurement.
@@ -31,22 +30,14 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    // Patient ids are known up front; records are generated again, batch by batch, while
-    // ingesting, so the memory figures are the store's and not the generator's.
-    let patients: Vec<String> = (0..args.patients)
-        .map(|n| {
-            synthetic::patient_record(SEED, n)[0]["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        })
+    generation(&args)?;
+    let sample: Vec<Vec<u8>> = resources(&config(1000.min(args.patients)))
+        .map(|(_, line)| line)
         .collect();
-    let sample: Vec<Vec<u8>> = generate(0..args.patients.min(1000))?;
     println!(
-        "data: {} patients, about {:.1} resources each, {:.0} bytes of JSON per resource",
-        patients.len(),
-        sample.len() as f64 / args.patients.min(1000) as f64,
-        sample.iter().map(Vec::len).sum::<usize>() as f64 / sample.len() as f64
+        "data: {} patients, {:.0} bytes of JSON per resource on average",
+        args.patients,
+        sample.iter().map(Vec::len).sum::<usize>() as f64 / sample.len().max(1) as f64
     );
     pure_stage(&args, &sample)?;
     let mut backends: Vec<(&str, crate::StoreArgs)> = vec![(
@@ -74,7 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         let service = crate::open_service(&store_args)?;
         println!("\n== {name} ==");
-        let (count, secs) = ingest(&service, args.patients)?;
+        let (count, secs, patients) = ingest(&service, args.patients)?;
         println!(
             "ingest: {count} resources in {secs:.2}s = {:.0} resources/s",
             count as f64 / secs
@@ -108,20 +99,67 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// The benchmark's seed (the body dictionary is trained on another one).
 const SEED: u64 = 7;
 
-/// The organizations (with the first batch) and the records of `patients`, as JSON lines.
-fn generate(patients: std::ops::Range<u64>) -> anyhow::Result<Vec<Vec<u8>>> {
-    let mut lines = Vec::new();
-    if patients.start == 0 {
-        for org in synthetic::organizations() {
-            lines.push(serde_json::to_vec(&org)?);
-        }
+fn config(patients: u64) -> Config {
+    let mut c = Config::new(SEED, patients, synth::Date::ymd(2026, 11, 1));
+    c.format = Some(synth::hospitals::Format::Ndjson);
+    c
+}
+
+/// The region's resources as NDJSON lines, household by household, with their types.
+fn resources(config: &Config) -> impl Iterator<Item = (&'static str, Vec<u8>)> + '_ {
+    std::iter::once(synth::header(config))
+        .chain(
+            synth::households(config)
+                .map(|(h, first, plan, take)| synth::household(config, h, &plan, first, take)),
+        )
+        .flat_map(|o| o.lines)
+        .filter_map(|(sink, line)| match sink {
+            Sink::Ndjson(_, t) => Some((t, line)),
+            _ => None,
+        })
+}
+
+/// Generation to NDJSON files on all cores, as `yilian synth` does it: the median of three
+/// runs, beside the time to copy the same bytes (the disk's share of it).
+fn generation(args: &Args) -> anyhow::Result<()> {
+    let dir = args.data.join("region");
+    let copy = args.data.join("region-copy");
+    let mut c = Config::new(SEED, args.patients, synth::Date::ymd(2026, 11, 1));
+    c.format = Some(synth::hospitals::Format::Ndjson);
+    let mut runs = Vec::new();
+    let mut summary = None;
+    for _ in 0..3 {
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = crate::region::generate(&c, &dir, false)?;
+        runs.push(s.seconds);
+        summary = Some(s);
     }
-    for n in patients {
-        for r in synthetic::patient_record(SEED, n) {
-            lines.push(serde_json::to_vec(&r)?);
+    runs.sort_by(f64::total_cmp);
+    let s = summary.context("three runs")?;
+    let median = runs[1];
+    let mut bytes = 0;
+    let t = Instant::now();
+    for path in s.files.keys() {
+        let to = copy.join(path);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
         }
+        bytes += std::fs::copy(dir.join(path), to)?;
     }
-    Ok(lines)
+    let copy_secs = t.elapsed().as_secs_f64();
+    println!(
+        "generate: {} resources for {} patients, median of 3 runs {median:.2}s = {:.0} resources/s ({:.0} MB/s of NDJSON, {} threads); copying the same {:.0} MB takes {copy_secs:.2}s ({:.0}% of generating)",
+        s.resources,
+        args.patients,
+        s.resources as f64 / median,
+        bytes as f64 / median / 1e6,
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        bytes as f64 / 1e6,
+        100.0 * copy_secs / median
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&copy);
+    Ok(())
 }
 
 /// The pure part of ingest alone, on one thread: strict parse, validation, extraction.
@@ -160,28 +198,34 @@ fn pure_stage(args: &Args, sample: &[Vec<u8>]) -> anyhow::Result<()> {
 }
 
 /// Generates and validates on one thread and writes on another, as `yilian import` does.
-fn ingest(service: &Service, patients: u64) -> anyhow::Result<(usize, f64)> {
+/// Returns the count, the seconds, and the ids of the Patient resources.
+fn ingest(service: &Service, patients: u64) -> anyhow::Result<(usize, f64, Vec<String>)> {
     let started = Instant::now();
     let mut count = 0;
-    // About 20 resources a patient: batches near the import's batch size.
-    let per_batch = (crate::import::BATCH as u64 / 20).max(1);
+    let mut ids = Vec::new();
     std::thread::scope(|s| -> anyhow::Result<()> {
         let (tx, rx) = std::sync::mpsc::sync_channel(2);
         let checker = service.clone();
-        let generator = s.spawn(move || -> anyhow::Result<()> {
-            let mut start = 0;
-            while start < patients {
-                let end = (start + per_batch).min(patients);
-                let checked: Vec<_> = generate(start..end)?
-                    .iter()
-                    .map(|l| checker.check(l))
-                    .collect::<Result<_, _>>()?;
-                if tx.send(checked).is_err() {
+        let generator = s.spawn(move || -> anyhow::Result<Vec<String>> {
+            let config = config(patients);
+            let mut ids = Vec::new();
+            let mut batch = Vec::with_capacity(crate::import::BATCH);
+            for (t, line) in resources(&config) {
+                let checked = checker.check(&line)?;
+                if t == "Patient" {
+                    ids.push(checked.id().to_string());
+                }
+                batch.push(checked);
+                if batch.len() == crate::import::BATCH
+                    && tx.send(std::mem::take(&mut batch)).is_err()
+                {
                     break;
                 }
-                start = end;
             }
-            Ok(())
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
+            Ok(ids)
         });
         for batch in rx {
             count += batch.len();
@@ -189,11 +233,12 @@ fn ingest(service: &Service, patients: u64) -> anyhow::Result<(usize, f64)> {
                 r.context("import failed")?;
             }
         }
-        generator
+        ids = generator
             .join()
-            .map_err(|_| anyhow::anyhow!("the generator panicked"))?
+            .map_err(|_| anyhow::anyhow!("the generator panicked"))??;
+        Ok(())
     })?;
-    Ok((count, started.elapsed().as_secs_f64()))
+    Ok((count, started.elapsed().as_secs_f64(), ids))
 }
 
 fn measure(service: &Service, patients: &[String], requests: usize) -> anyhow::Result<()> {
@@ -286,78 +331,6 @@ async fn load(
         latencies,
         elapsed: started.elapsed(),
     })
-}
-
-/// A minimal HTTP/1.1 keep-alive client: enough for measuring our own server.
-pub struct Connection {
-    stream: BufReader<TcpStream>,
-    host: String,
-}
-
-impl Connection {
-    pub async fn open(addr: std::net::SocketAddr) -> anyhow::Result<Connection> {
-        let stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        Ok(Connection {
-            stream: BufReader::new(stream),
-            host: addr.to_string(),
-        })
-    }
-
-    pub async fn get(&mut self, path: &str) -> anyhow::Result<(u16, Vec<u8>)> {
-        let req = format!(
-            "GET {} HTTP/1.1\r\nHost: {}\r\nAccept: application/fhir+json\r\n\r\n",
-            encode_path(path),
-            self.host
-        );
-        self.stream.get_mut().write_all(req.as_bytes()).await?;
-        let mut line = String::new();
-        self.stream.read_line(&mut line).await?;
-        let status: u16 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .context("malformed status line")?;
-        let mut length = 0usize;
-        loop {
-            line.clear();
-            self.stream.read_line(&mut line).await?;
-            let l = line.trim_end();
-            if l.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = l.split_once(':')
-                && k.eq_ignore_ascii_case("content-length")
-            {
-                length = v.trim().parse()?;
-            }
-        }
-        let mut body = vec![0; length];
-        self.stream.read_exact(&mut body).await?;
-        Ok((status, body))
-    }
-}
-
-/// One GET on a fresh connection.
-pub async fn http_get(base: &str, path: &str) -> anyhow::Result<(u16, Vec<u8>)> {
-    let addr = base
-        .trim_start_matches("http://")
-        .parse()
-        .context("base is http://ip:port")?;
-    Connection::open(addr).await?.get(path).await
-}
-
-/// Percent-encodes what a request line cannot carry (non-ASCII, spaces, `|`).
-fn encode_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for b in path.bytes() {
-        if b.is_ascii_alphanumeric() || b"/?&=-_.~:$,%".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// A `/proc/self/status` figure in KiB (`VmRSS:`, `VmHWM:`).

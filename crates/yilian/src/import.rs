@@ -91,7 +91,7 @@ pub fn import_file(
     // Fail here, naming the file, rather than in the reader thread.
     std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let bar = progress(path);
-    let (tx, rx) = mpsc::sync_channel::<Vec<(usize, Result<Checked, service::Error>)>>(4);
+    let (tx, rx) = mpsc::sync_channel::<Vec<(usize, Line)>>(4);
     let checker = service.clone();
     let reader_path = path.to_path_buf();
     let reader = std::thread::spawn(move || -> anyhow::Result<()> {
@@ -110,7 +110,7 @@ pub fn import_file(
             if trimmed.is_empty() {
                 continue;
             }
-            batch.push((n, checker.check(trimmed)));
+            batch.push((n, classify(&checker, trimmed)));
             if batch.len() == BATCH {
                 bar.set_position(bar.position() + batch.len() as u64);
                 if tx.send(std::mem::take(&mut batch)).is_err() {
@@ -128,23 +128,28 @@ pub fn import_file(
     for batch in rx {
         let mut lines = Vec::new();
         let mut ok = Vec::new();
-        for (line, r) in batch {
-            match r {
-                Ok(c) => {
+        for (line, item) in batch {
+            match item {
+                Line::Resource(Ok(c)) => {
                     lines.push(line);
                     ok.push(c);
                 }
-                Err(e) => reject(report, path, line, &e, &mut summary)?,
+                Line::Resource(Err(e)) => reject(report, path, line, &e, &mut summary)?,
+                Line::Bundle(bundle) => {
+                    // Resources before it in the file are written first, in file order.
+                    write(
+                        service,
+                        path,
+                        report,
+                        &mut summary,
+                        std::mem::take(&mut lines),
+                        std::mem::take(&mut ok),
+                    )?;
+                    import_bundle_value(service, path, line, bundle, report, &mut summary)?;
+                }
             }
         }
-        for (line, r) in lines.into_iter().zip(service.import(&Caller::System, ok)) {
-            match r {
-                Ok(w) if w.unchanged => summary.unchanged += 1,
-                Ok(w) if w.created => summary.created += 1,
-                Ok(_) => summary.updated += 1,
-                Err(e) => reject(report, path, line, &e, &mut summary)?,
-            }
-        }
+        write(service, path, report, &mut summary, lines, ok)?;
     }
     reader
         .join()
@@ -168,28 +173,7 @@ fn import_bundle(
     };
     let kind = value["type"].as_str().unwrap_or_default();
     if value["resourceType"] == "Bundle" && (kind == "transaction" || kind == "batch") {
-        let bytes = serde_json::to_vec(&idempotent(value))?;
-        match service.bundle(&Caller::System, &bytes) {
-            Ok(response) => {
-                for entry in response["entry"].as_array().into_iter().flatten() {
-                    let status = entry["response"]["status"].as_str().unwrap_or_default();
-                    match status.split(' ').next().unwrap_or_default() {
-                        "201" => summary.created += 1,
-                        "200" => summary.updated += 1,
-                        s if s.starts_with('2') => summary.unchanged += 1,
-                        _ => {
-                            summary.rejected += 1;
-                            writeln!(
-                                report,
-                                "{}",
-                                serde_json::json!({"file": path.display().to_string(), "outcome": entry["response"]["outcome"]})
-                            )?;
-                        }
-                    }
-                }
-            }
-            Err(e) => reject(report, path, 1, &e, &mut summary)?,
-        }
+        import_bundle_value(service, path, 1, value, report, &mut summary)?;
         return Ok(summary);
     }
     let resources: Vec<Value> = if value["resourceType"] == "Bundle" {
@@ -218,6 +202,81 @@ fn import_bundle(
 }
 
 use serde_json::Value;
+
+/// One line of an NDJSON file: a resource, checked, or a batch or transaction Bundle.
+enum Line {
+    Resource(Result<Checked, service::Error>),
+    Bundle(Value),
+}
+
+fn classify(checker: &Service, line: &[u8]) -> Line {
+    match checker.check(line) {
+        Ok(c) => Line::Resource(Ok(c)),
+        Err(e) => match fhir::json::parse_object(line) {
+            Ok(v)
+                if v["resourceType"] == "Bundle"
+                    && matches!(v["type"].as_str(), Some("transaction" | "batch")) =>
+            {
+                Line::Bundle(v)
+            }
+            _ => Line::Resource(Err(e)),
+        },
+    }
+}
+
+/// Writes checked resources (from `lines` of the file) in one import.
+fn write(
+    service: &Service,
+    path: &Path,
+    report: &mut dyn Write,
+    summary: &mut Summary,
+    lines: Vec<usize>,
+    ok: Vec<Checked>,
+) -> anyhow::Result<()> {
+    for (line, r) in lines.into_iter().zip(service.import(&Caller::System, ok)) {
+        match r {
+            Ok(w) if w.unchanged => summary.unchanged += 1,
+            Ok(w) if w.created => summary.created += 1,
+            Ok(_) => summary.updated += 1,
+            Err(e) => reject(report, path, line, &e, summary)?,
+        }
+    }
+    Ok(())
+}
+
+/// Processes a batch or transaction Bundle (line `line` of `path`) with its semantics.
+fn import_bundle_value(
+    service: &Service,
+    path: &Path,
+    line: usize,
+    value: Value,
+    report: &mut dyn Write,
+    summary: &mut Summary,
+) -> anyhow::Result<()> {
+    let bytes = serde_json::to_vec(&idempotent(value))?;
+    match service.bundle(&Caller::System, &bytes) {
+        Ok(response) => {
+            for entry in response["entry"].as_array().into_iter().flatten() {
+                let status = entry["response"]["status"].as_str().unwrap_or_default();
+                match status.split(' ').next().unwrap_or_default() {
+                    "201" => summary.created += 1,
+                    "200" => summary.updated += 1,
+                    s if s.starts_with('2') => summary.unchanged += 1,
+                    _ => {
+                        summary.rejected += 1;
+                        writeln!(
+                            report,
+                            "{}",
+                            serde_json::json!({"file": path.display().to_string(), "line": line, "outcome": entry["response"]["outcome"]})
+                        )?;
+                    }
+                }
+            }
+        }
+        Err(e) => reject(report, path, line, &e, summary)?,
+    }
+    Ok(())
+}
 
 /// Turns a Bundle's plain creates into updates by stable ids, so that importing it again
 /// creates nothing new: the id a `urn:uuid:` fullUrl names (other entries' references to it
@@ -271,6 +330,22 @@ fn reject(
 }
 
 /// A progress bar on a terminal; hidden when stderr is piped.
+/// A progress bar over `len` items, drawn only when wanted and stderr is a terminal.
+pub fn bar(len: u64, unit: &str, wanted: bool) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !wanted || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{bar:40}} {{pos}}/{{len}} {unit} ({{per_sec}}, {{eta}} left)"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
 fn progress(path: &Path) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(

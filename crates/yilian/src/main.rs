@@ -5,11 +5,12 @@
 #![allow(clippy::print_stdout)]
 
 mod bench;
+mod client;
 mod demo;
 mod dictionary;
 mod import;
+mod region;
 mod serve;
-mod synthetic;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -50,6 +51,8 @@ enum Command {
     Serve(serve::Args),
     /// Load a small sample region into a fresh store, show it working, and serve it.
     Demo(demo::Args),
+    /// Generate a synthetic region: 30 hospitals' records and the ground truth.
+    Synth(region::Args),
     /// Bulk-load FHIR NDJSON files and Bundles.
     Import(import::Args),
     /// Measure ingest, reads, searches, disk and memory on generated data.
@@ -60,15 +63,24 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    // The demo talks to a person at a terminal and the benchmark prints figures: request
+    // logs would drown both.
+    let default_level = match cli.command {
+        Command::Demo(_) | Command::Bench(_) => "warn",
+        _ => "info",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_level.into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    match cli.command {
         Command::Serve(a) => serve::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Synth(a) => region::run(a),
         Command::Import(a) => import::run(a),
         Command::Bench(a) => bench::run(a),
         Command::Dictionary(a) => dictionary::run(a),

@@ -11,3 +11,4 @@ mod import;
 mod postgres;
 mod rest;
 mod support;
+mod synth;

@@ -1,0 +1,100 @@
+//! A minimal HTTP/1.1 keep-alive client over a real socket: enough for the demo to use its
+//! own server as a hospital would, and for the benchmark to measure it. Not a general client.
+
+use anyhow::Context;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+pub struct Connection {
+    stream: BufReader<TcpStream>,
+    host: String,
+}
+
+impl Connection {
+    pub async fn open(addr: std::net::SocketAddr) -> anyhow::Result<Connection> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Connection {
+            stream: BufReader::new(stream),
+            host: addr.to_string(),
+        })
+    }
+
+    pub async fn get(&mut self, path: &str) -> anyhow::Result<(u16, Vec<u8>)> {
+        self.request("GET", path, None).await
+    }
+
+    /// POSTs a FHIR JSON body.
+    pub async fn post(&mut self, path: &str, body: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
+        self.request("POST", path, Some(body)).await
+    }
+
+    async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
+        let mut req = format!(
+            "{method} {} HTTP/1.1\r\nHost: {}\r\nAccept: application/fhir+json\r\n",
+            encode_path(path),
+            self.host
+        );
+        if let Some(body) = body {
+            req.push_str(&format!(
+                "Content-Type: application/fhir+json\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
+        req.push_str("\r\n");
+        let mut bytes = req.into_bytes();
+        bytes.extend_from_slice(body.unwrap_or_default());
+        self.stream.get_mut().write_all(&bytes).await?;
+        let mut line = String::new();
+        self.stream.read_line(&mut line).await?;
+        let status: u16 = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .context("malformed status line")?;
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).await?;
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = l.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                length = v.trim().parse()?;
+            }
+        }
+        let mut body = vec![0; length];
+        self.stream.read_exact(&mut body).await?;
+        Ok((status, body))
+    }
+}
+
+/// One GET on a fresh connection.
+pub async fn http_get(base: &str, path: &str) -> anyhow::Result<(u16, Vec<u8>)> {
+    let addr = base
+        .trim_start_matches("http://")
+        .parse()
+        .context("base is http://ip:port")?;
+    Connection::open(addr).await?.get(path).await
+}
+
+/// Percent-encodes what a request line cannot carry (non-ASCII, spaces, `|`).
+fn encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"/?&=-_.~:$,%".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
