@@ -1,0 +1,547 @@
+//! Comparing two registrations field by field: each field gets an agreement level, most
+//! specific first, or `None` when either side lacks the value (no evidence either way).
+//! Comparison only describes; it weighs nothing and decides nothing (that is `model` and
+//! `cluster`). It must stay cheap, symmetric, and never treat a placeholder name or a
+//! contradicted ID as strong agreement.
+
+use crate::id::IdDiff;
+use crate::record::{Birth, IdStatus, Record};
+use std::collections::HashSet;
+use std::fmt;
+
+/// The compared fields, in the order of [`Comparison::levels`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    Name,
+    Birth,
+    Sex,
+    ResidentId,
+    Insurance,
+    Phone,
+    Address,
+}
+
+impl Field {
+    pub const ALL: [Field; 7] = [
+        Field::Name,
+        Field::Birth,
+        Field::Sex,
+        Field::ResidentId,
+        Field::Insurance,
+        Field::Phone,
+        Field::Address,
+    ];
+
+    /// The names of the field's levels, indexed by level (most specific first).
+    pub fn levels(self) -> &'static [&'static str] {
+        match self {
+            Field::Name => &[
+                "ExactChars",
+                "SamePinyin",
+                "Swapped",
+                "OneCharOff",
+                "SameFamily",
+                "Different",
+            ],
+            Field::Birth => &["Exact", "MonthDaySwapped", "OneFieldOff", "Different"],
+            Field::Sex => &["Agree", "Disagree"],
+            Field::ResidentId => &["Exact", "Typo", "Different"],
+            Field::Insurance | Field::Phone => &["Exact", "Different"],
+            Field::Address => &["Exact", "HighOverlap", "Different"],
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NameLevel {
+    ExactChars,
+    SamePinyin,
+    Swapped,
+    OneCharOff,
+    SameFamily,
+    Different,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BirthLevel {
+    Exact,
+    MonthDaySwapped,
+    OneFieldOff,
+    Different,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SexLevel {
+    Agree,
+    Disagree,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IdLevel {
+    Exact,
+    Typo,
+    Different,
+}
+
+/// Insurance and phone numbers either agree or not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Agreement {
+    Exact,
+    Different,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AddressLevel {
+    Exact,
+    HighOverlap,
+    Different,
+}
+
+/// The agreement level of every field; `None` where either side is missing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Comparison {
+    pub name: Option<NameLevel>,
+    pub birth: Option<BirthLevel>,
+    pub sex: Option<SexLevel>,
+    pub resident_id: Option<IdLevel>,
+    pub insurance: Option<Agreement>,
+    pub phone: Option<Agreement>,
+    pub address: Option<AddressLevel>,
+}
+
+impl Comparison {
+    /// The level index of `field` (into [`Field::levels`]).
+    pub fn level(&self, field: Field) -> Option<usize> {
+        match field {
+            Field::Name => self.name.map(|l| l as usize),
+            Field::Birth => self.birth.map(|l| l as usize),
+            Field::Sex => self.sex.map(|l| l as usize),
+            Field::ResidentId => self.resident_id.map(|l| l as usize),
+            Field::Insurance => self.insurance.map(|l| l as usize),
+            Field::Phone => self.phone.map(|l| l as usize),
+            Field::Address => self.address.map(|l| l as usize),
+        }
+    }
+
+    pub fn level_name(&self, field: Field) -> Option<&'static str> {
+        self.level(field).map(|l| field.levels()[l])
+    }
+}
+
+impl fmt::Display for Comparison {
+    /// `Name=ExactChars Birth=Exact Sex=- ...` (`-` for missing).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, field) in Field::ALL.into_iter().enumerate() {
+            let sep = if i == 0 { "" } else { " " };
+            let level = self.level_name(field).unwrap_or("-");
+            write!(f, "{sep}{field:?}={level}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Compares two registrations. Symmetric: `compare(a, b) == compare(b, a)`.
+pub fn compare(a: &Record, b: &Record) -> Comparison {
+    Comparison {
+        name: name(a, b),
+        birth: both(a.birth, b.birth).map(|(x, y)| birth(x, y)),
+        sex: both(a.sex, b.sex).map(|(x, y)| {
+            if x == y {
+                SexLevel::Agree
+            } else {
+                SexLevel::Disagree
+            }
+        }),
+        resident_id: resident_id(a, b),
+        insurance: exact(&a.insurance, &b.insurance),
+        phone: exact(&a.phone, &b.phone),
+        address: both(a.address.as_deref(), b.address.as_deref()).map(|(x, y)| address(x, y)),
+    }
+}
+
+/// Character-bigram Jaccard similarity (single characters for one-character texts).
+pub fn bigram_jaccard(a: &str, b: &str) -> f64 {
+    let (x, y) = (bigrams(a), bigrams(b));
+    let union = x.union(&y).count();
+    if union == 0 {
+        return 1.0;
+    }
+    x.intersection(&y).count() as f64 / union as f64
+}
+
+/// Whether two strings are at most one insertion, deletion or substitution apart.
+pub fn within_one_edit(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if long.len() - short.len() > 1 {
+        return false;
+    }
+    let prefix = short.iter().zip(&long).take_while(|(x, y)| x == y).count();
+    if short.len() == long.len() {
+        short[prefix..]
+            .iter()
+            .skip(1)
+            .eq(long[prefix..].iter().skip(1))
+    } else {
+        short[prefix..] == long[prefix + 1..]
+    }
+}
+
+/// How the resident IDs compare, when both sides registered something.
+pub fn id_diff(a: &str, b: &str) -> IdDiff {
+    crate::id::diff(a, b)
+}
+
+const ADDRESS_OVERLAP: f64 = 0.8;
+
+fn both<T>(a: Option<T>, b: Option<T>) -> Option<(T, T)> {
+    Some((a?, b?))
+}
+
+fn exact(a: &Option<String>, b: &Option<String>) -> Option<Agreement> {
+    both(a.as_ref(), b.as_ref()).map(|(x, y)| {
+        if x == y {
+            Agreement::Exact
+        } else {
+            Agreement::Different
+        }
+    })
+}
+
+fn name(a: &Record, b: &Record) -> Option<NameLevel> {
+    if a.placeholder || b.placeholder {
+        return None;
+    }
+    let (ca, cb) = (chars(a), chars(b));
+    let (pa, pb) = (pinyin(a), pinyin(b));
+    if ca.is_none() && pa.is_none() || cb.is_none() && pb.is_none() {
+        return None;
+    }
+    let cc = both(ca, cb);
+    let pp = both(pa, pb);
+    let level = if cc.is_some_and(|(x, y)| x == y) {
+        NameLevel::ExactChars
+    } else if pp.is_some_and(|(x, y)| x == y) {
+        NameLevel::SamePinyin
+    } else if cc.is_some_and(swapped) || pp.is_some_and(swapped) {
+        NameLevel::Swapped
+    } else if cc.is_some_and(one_char_off) || pp.is_some_and(one_edit) {
+        NameLevel::OneCharOff
+    } else if cc.is_some_and(|(x, y)| x.0 == y.0) || pp.is_some_and(|(x, y)| x.0 == y.0) {
+        NameLevel::SameFamily
+    } else {
+        NameLevel::Different
+    };
+    Some(level)
+}
+
+type Parts<'a> = (&'a str, &'a str);
+
+fn chars(r: &Record) -> Option<Parts<'_>> {
+    both(r.family.as_deref(), r.given.as_deref())
+}
+
+fn pinyin(r: &Record) -> Option<Parts<'_>> {
+    both(r.family_py.as_deref(), r.given_py.as_deref())
+}
+
+fn swapped((x, y): (Parts, Parts)) -> bool {
+    x.0 == y.1 && x.1 == y.0
+}
+
+/// Same family; given names of equal length differing in exactly one character.
+fn one_char_off((x, y): (Parts, Parts)) -> bool {
+    x.0 == y.0
+        && x.1.chars().count() == y.1.chars().count()
+        && x.1.chars().zip(y.1.chars()).filter(|(p, q)| p != q).count() == 1
+}
+
+/// Same family pinyin and given pinyin one edit apart (a dropped or mistyped letter).
+fn one_edit((x, y): (Parts, Parts)) -> bool {
+    x.0 == y.0 && within_one_edit(x.1, y.1)
+}
+
+fn birth(a: Birth, b: Birth) -> BirthLevel {
+    if a == b {
+        BirthLevel::Exact
+    } else if a.year == b.year && a.month == b.day && a.day == b.month {
+        BirthLevel::MonthDaySwapped
+    } else if a.year == b.year && a.month == b.month
+        || a.month == b.month && a.day == b.day && a.year.abs_diff(b.year) == 1
+    {
+        BirthLevel::OneFieldOff
+    } else {
+        BirthLevel::Different
+    }
+}
+
+/// The ID as registered: the 18-digit form when there is one, else the raw invalid text.
+fn id_text(r: &Record) -> Option<&str> {
+    r.resident_id.as_deref().or(r.id_raw.as_deref())
+}
+
+fn resident_id(a: &Record, b: &Record) -> Option<IdLevel> {
+    let (x, y) = both(id_text(a), id_text(b))?;
+    let trusted = |r: &Record| matches!(r.id_status, IdStatus::Valid | IdStatus::Upgraded);
+    let level = match id_diff(x, y) {
+        IdDiff::Equal if trusted(a) && trusted(b) => IdLevel::Exact,
+        IdDiff::Equal | IdDiff::OneDigit | IdDiff::Transposed => IdLevel::Typo,
+        IdDiff::Different => IdLevel::Different,
+    };
+    Some(level)
+}
+
+fn address(a: &str, b: &str) -> AddressLevel {
+    if a == b {
+        AddressLevel::Exact
+    } else if bigram_jaccard(a, b) >= ADDRESS_OVERLAP {
+        AddressLevel::HighOverlap
+    } else {
+        AddressLevel::Different
+    }
+}
+
+fn bigrams(s: &str) -> HashSet<(char, char)> {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() == 1 {
+        return HashSet::from([(chars[0], '\0')]);
+    }
+    chars.windows(2).map(|w| (w[0], w[1])).collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::record::Sex;
+    use expect_test::{Expect, expect};
+
+    /// A record from `field=value` pairs separated by spaces; `name=张/伟` sets characters
+    /// and pinyin `py=zhang/wei`.
+    pub(crate) fn record(spec: &str) -> Record {
+        let mut r = Record {
+            key: "Patient/x".into(),
+            source: "Organization/h".into(),
+            family: None,
+            given: None,
+            family_py: None,
+            given_py: None,
+            birth: None,
+            sex: None,
+            resident_id: None,
+            id_raw: None,
+            id_status: IdStatus::Missing,
+            insurance: None,
+            phone: None,
+            address: None,
+            placeholder: false,
+            multiple_birth: false,
+        };
+        for item in spec.split_whitespace() {
+            let (k, v) = item.split_once('=').unwrap_or((item, ""));
+            let pair = || {
+                let (f, g) = v.split_once('/').expect("family/given");
+                (Some(f.to_string()), Some(g.to_string()))
+            };
+            match k {
+                "name" => (r.family, r.given) = pair(),
+                "py" => (r.family_py, r.given_py) = pair(),
+                "birth" => r.birth = Birth::parse(v),
+                "sex" => r.sex = Some(if v == "M" { Sex::Male } else { Sex::Female }),
+                "id" => (r.resident_id, r.id_status) = (Some(v.into()), IdStatus::Valid),
+                "contradicts" => {
+                    (r.resident_id, r.id_status) = (Some(v.into()), IdStatus::Contradicts)
+                }
+                "raw" => (r.id_raw, r.id_status) = (Some(v.into()), IdStatus::Invalid),
+                "ins" => r.insurance = Some(v.into()),
+                "phone" => r.phone = Some(v.into()),
+                "addr" => r.address = Some(v.into()),
+                "key" => r.key = v.into(),
+                "placeholder" => r.placeholder = true,
+                "multiple" => r.multiple_birth = true,
+                _ => panic!("unknown field {k}"),
+            }
+        }
+        r
+    }
+
+    #[track_caller]
+    fn check(a: &str, b: &str, expect: Expect) {
+        let (a, b) = (record(a), record(b));
+        let c = compare(&a, &b);
+        assert_eq!(c, compare(&b, &a), "not symmetric");
+        expect.assert_eq(&c.to_string());
+    }
+
+    #[test]
+    fn names() {
+        check(
+            "name=张/伟 py=zhang/wei",
+            "name=张/伟 py=zhang/wei",
+            expect!["Name=ExactChars Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+        );
+        // A homophone, and the same name typed in pinyin only.
+        check(
+            "name=张/伟 py=zhang/wei",
+            "name=章/伟 py=zhang/wei",
+            expect!["Name=SamePinyin Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+        );
+        check(
+            "name=张/伟 py=zhang/wei",
+            "py=zhang/wei",
+            expect!["Name=SamePinyin Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+        );
+        check(
+            "name=张/伟 py=zhang/wei",
+            "py=wei/zhang",
+            expect!["Name=Swapped Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+        );
+        check(
+            "name=王/晓明 py=wang/xiaoming",
+            "name=王/晓鸣 py=wang/xiaoming2",
+            expect!["Name=OneCharOff Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+        );
+        check(
+            "py=wang/xiaoming",
+            "py=wang/xiaomin",
+            expect!["Name=OneCharOff Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+        );
+        check(
+            "name=王/晓明 py=wang/xiaoming",
+            "name=王/芳 py=wang/fang",
+            expect!["Name=SameFamily Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+        );
+        check(
+            "name=王/晓明 py=wang/xiaoming",
+            "name=李/芳 py=li/fang",
+            expect!["Name=Different Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+        );
+        // A placeholder is no name at all.
+        check(
+            "name=王/芳之子 py=wang/fangzhizi placeholder",
+            "name=王/芳之子 py=wang/fangzhizi",
+            expect!["Name=- Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+        );
+    }
+
+    #[test]
+    fn births_and_sex() {
+        check(
+            "birth=1980-05-03 sex=M",
+            "birth=1980-05-03 sex=M",
+            expect!["Name=- Birth=Exact Sex=Agree ResidentId=- Insurance=- Phone=- Address=-"],
+        );
+        check(
+            "birth=1980-05-03 sex=M",
+            "birth=1980-03-05 sex=F",
+            expect![
+                "Name=- Birth=MonthDaySwapped Sex=Disagree ResidentId=- Insurance=- Phone=- Address=-"
+            ],
+        );
+        check(
+            "birth=1980-05-03",
+            "birth=1980-05-23",
+            expect!["Name=- Birth=OneFieldOff Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+        );
+        check(
+            "birth=1980-05-03",
+            "birth=1981-05-03",
+            expect!["Name=- Birth=OneFieldOff Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+        );
+        check(
+            "birth=1980-05-03",
+            "birth=1980-06-04",
+            expect!["Name=- Birth=Different Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+        );
+    }
+
+    #[test]
+    fn resident_ids() {
+        let id = "110105198005171239";
+        let cmp = |a: &str, b: &str| compare(&record(a), &record(b)).to_string();
+        let out = [
+            cmp(&format!("id={id}"), &format!("id={id}")),
+            // One digit mistyped: the invalid raw value is compared.
+            cmp(&format!("id={id}"), "raw=110105198005071239"),
+            cmp(&format!("id={id}"), "raw=110105198050171239"),
+            // A contradicted ID is never exact.
+            cmp(&format!("id={id}"), &format!("contradicts={id}")),
+            cmp(&format!("id={id}"), "id=110101197001011234"),
+            cmp(&format!("id={id}"), ""),
+        ];
+        expect![[r#"
+            Name=- Birth=- Sex=- ResidentId=Exact Insurance=- Phone=- Address=-
+            Name=- Birth=- Sex=- ResidentId=Typo Insurance=- Phone=- Address=-
+            Name=- Birth=- Sex=- ResidentId=Typo Insurance=- Phone=- Address=-
+            Name=- Birth=- Sex=- ResidentId=Typo Insurance=- Phone=- Address=-
+            Name=- Birth=- Sex=- ResidentId=Different Insurance=- Phone=- Address=-
+            Name=- Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=-
+        "#]]
+        .assert_eq(&(out.join("\n") + "\n"));
+    }
+
+    #[test]
+    fn numbers_and_addresses() {
+        check(
+            "ins=101050001234 phone=13800001111 addr=朝阳区和平里街道和平里东街12号院3号楼2单元1502室",
+            "ins=101050001235 phone=13800001111 addr=朝阳区和平里街道和平里东街12号院3号楼2单元1503室",
+            expect![
+                "Name=- Birth=- Sex=- ResidentId=- Insurance=Different Phone=Exact Address=HighOverlap"
+            ],
+        );
+        check(
+            "addr=朝阳区和平里街道和平里东街12号院3号楼2单元1502室",
+            "addr=海淀区中关村街道中关村大街7号院1号楼1单元0301室",
+            expect!["Name=- Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=Different"],
+        );
+    }
+
+    #[test]
+    fn edits() {
+        let cases = [
+            ("wei", "wei"),
+            ("wei", "wie"),
+            ("wei", "we"),
+            ("xiaoming", "xiaomng"),
+            ("wei", "weii"),
+            ("wei", "iwe"),
+            ("", "a"),
+            ("ab", "ba"),
+        ];
+        let out: Vec<String> = cases
+            .iter()
+            .map(|(a, b)| format!("{a}/{b}: {}", within_one_edit(a, b)))
+            .collect();
+        expect![[r#"
+            wei/wei: true
+            wei/wie: false
+            wei/we: true
+            xiaoming/xiaomng: true
+            wei/weii: true
+            wei/iwe: false
+            /a: true
+            ab/ba: false
+        "#]]
+        .assert_eq(&(out.join("\n") + "\n"));
+    }
+
+    #[test]
+    fn level_names_match_the_enums() {
+        assert_eq!(
+            Field::Name.levels()[NameLevel::OneCharOff as usize],
+            "OneCharOff"
+        );
+        assert_eq!(
+            Field::Birth.levels()[BirthLevel::OneFieldOff as usize],
+            "OneFieldOff"
+        );
+        assert_eq!(
+            Field::Address.levels()[AddressLevel::HighOverlap as usize],
+            "HighOverlap"
+        );
+        assert_eq!(Field::ResidentId.levels()[IdLevel::Typo as usize], "Typo");
+    }
+}
