@@ -44,7 +44,7 @@ fn patient(rng: &mut SplitMix64, i: usize) -> Value {
         "name": [{"use": "official", "text": t(), "family": t(), "given": [t(), t()]}, {"text": t()}],
         "telecom": [{"system": "phone", "value": t()}],
         "gender": (["male", "female", "other"][i % 3]),
-        "birthDate": if i % 2 == 0 { t() } else { "1980-02-29".to_string() },
+        "birthDate": if i.is_multiple_of(2) { t() } else { "1980-02-29".to_string() },
         "address": [{"text": t(), "line": [t()], "city": t(), "state": t()}]
     })
 }
