@@ -209,7 +209,10 @@ fn guard(a: &Record, b: &Record, c: &Comparison, score: &Score) -> Option<Reason
 fn possible_twins(a: &Record, b: &Record, c: &Comparison) -> bool {
     let household =
         c.phone == Some(Agreement::Exact) || c.address == Some(crate::compare::AddressLevel::Exact);
-    let given_differs = matches!(c.name, Some(NameLevel::OneCharOff | NameLevel::SameFamily));
+    let given_differs = matches!(
+        c.name,
+        Some(NameLevel::OneCharOff | NameLevel::Similar | NameLevel::SameFamily)
+    );
     let same_name = matches!(c.name, Some(NameLevel::ExactChars | NameLevel::SamePinyin));
     let multiple = (a.multiple_birth || b.multiple_birth) && !same_name;
     // Twins never share a resident ID: the same trusted ID on both sides rules them out.

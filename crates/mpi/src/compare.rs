@@ -40,6 +40,7 @@ impl Field {
                 "SamePinyin",
                 "Swapped",
                 "OneCharOff",
+                "Similar",
                 "SameFamily",
                 "Different",
             ],
@@ -47,7 +48,7 @@ impl Field {
             Field::Sex => &["Agree", "Disagree"],
             Field::ResidentId => &["Exact", "Typo", "Different"],
             Field::Insurance | Field::Phone => &["Exact", "Different"],
-            Field::Address => &["Exact", "HighOverlap", "Different"],
+            Field::Address => &["Exact", "HighOverlap", "Overlap", "Different"],
         }
     }
 
@@ -62,6 +63,8 @@ pub enum NameLevel {
     SamePinyin,
     Swapped,
     OneCharOff,
+    /// The pinyin of the whole name close by Jaro-Winkler (typing errors in Latin letters).
+    Similar,
     SameFamily,
     Different,
 }
@@ -98,6 +101,7 @@ pub enum Agreement {
 pub enum AddressLevel {
     Exact,
     HighOverlap,
+    Overlap,
     Different,
 }
 
@@ -197,6 +201,41 @@ pub fn id_diff(a: &str, b: &str) -> IdDiff {
 }
 
 const ADDRESS_OVERLAP: f64 = 0.8;
+const ADDRESS_SOME_OVERLAP: f64 = 0.5;
+const SIMILAR_NAME: f64 = 0.9;
+
+/// Jaro-Winkler similarity (prefix scale 0.1, up to four characters).
+pub fn jaro_winkler(a: &str, b: &str) -> f64 {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.is_empty() || b.is_empty() {
+        return if a == b { 1.0 } else { 0.0 };
+    }
+    let window = (a.len().max(b.len()) / 2).saturating_sub(1);
+    let mut taken = vec![false; b.len()];
+    let mut matched_a = Vec::new();
+    for (i, ca) in a.iter().enumerate() {
+        let lo = i.saturating_sub(window);
+        let hi = (i + window + 1).min(b.len());
+        if let Some(j) = (lo..hi).find(|&j| !taken[j] && b[j] == *ca) {
+            taken[j] = true;
+            matched_a.push(*ca);
+        }
+    }
+    let m = matched_a.len() as f64;
+    if m == 0.0 {
+        return 0.0;
+    }
+    let matched_b = b.iter().zip(&taken).filter(|(_, t)| **t).map(|(c, _)| *c);
+    let transpositions = matched_a
+        .iter()
+        .zip(matched_b)
+        .filter(|(x, y)| **x != *y)
+        .count() as f64
+        / 2.0;
+    let jaro = (m / a.len() as f64 + m / b.len() as f64 + (m - transpositions) / m) / 3.0;
+    let prefix = a.iter().zip(&b).take(4).take_while(|(x, y)| x == y).count() as f64;
+    jaro + prefix * 0.1 * (1.0 - jaro)
+}
 
 fn both<T>(a: Option<T>, b: Option<T>) -> Option<(T, T)> {
     Some((a?, b?))
@@ -231,6 +270,10 @@ fn name(a: &Record, b: &Record) -> Option<NameLevel> {
         NameLevel::Swapped
     } else if cc.is_some_and(one_char_off) || pp.is_some_and(one_edit) {
         NameLevel::OneCharOff
+    } else if pp.is_some_and(|(x, y)| {
+        jaro_winkler(&format!("{} {}", x.0, x.1), &format!("{} {}", y.0, y.1)) >= SIMILAR_NAME
+    }) {
+        NameLevel::Similar
     } else if cc.is_some_and(|(x, y)| x.0 == y.0) || pp.is_some_and(|(x, y)| x.0 == y.0) {
         NameLevel::SameFamily
     } else {
@@ -260,9 +303,9 @@ fn one_char_off((x, y): (Parts, Parts)) -> bool {
         && x.1.chars().zip(y.1.chars()).filter(|(p, q)| p != q).count() == 1
 }
 
-/// Same family pinyin and given pinyin one edit apart (a dropped or mistyped letter).
+/// One part the same and the other one edit apart (a dropped or mistyped letter).
 fn one_edit((x, y): (Parts, Parts)) -> bool {
-    x.0 == y.0 && within_one_edit(x.1, y.1)
+    x.0 == y.0 && within_one_edit(x.1, y.1) || x.1 == y.1 && within_one_edit(x.0, y.0)
 }
 
 fn birth(a: Birth, b: Birth) -> BirthLevel {
@@ -270,8 +313,8 @@ fn birth(a: Birth, b: Birth) -> BirthLevel {
         BirthLevel::Exact
     } else if a.year == b.year && a.month == b.day && a.day == b.month {
         BirthLevel::MonthDaySwapped
-    } else if a.year == b.year && a.month == b.month
-        || a.month == b.month && a.day == b.day && a.year.abs_diff(b.year) == 1
+    } else if u8::from(a.year == b.year) + u8::from(a.month == b.month) + u8::from(a.day == b.day)
+        == 2
     {
         BirthLevel::OneFieldOff
     } else {
@@ -286,7 +329,12 @@ fn id_text(r: &Record) -> Option<&str> {
 
 fn resident_id(a: &Record, b: &Record) -> Option<IdLevel> {
     let (x, y) = both(id_text(a), id_text(b))?;
-    let trusted = |r: &Record| matches!(r.id_status, IdStatus::Valid | IdStatus::Upgraded);
+    let trusted = |r: &Record| {
+        matches!(
+            r.id_status,
+            IdStatus::Valid | IdStatus::Upgraded | IdStatus::Unchecked
+        )
+    };
     let level = match id_diff(x, y) {
         IdDiff::Equal if trusted(a) && trusted(b) => IdLevel::Exact,
         IdDiff::Equal | IdDiff::OneDigit | IdDiff::Transposed => IdLevel::Typo,
@@ -298,10 +346,15 @@ fn resident_id(a: &Record, b: &Record) -> Option<IdLevel> {
 fn address(a: &str, b: &str) -> AddressLevel {
     if a == b {
         AddressLevel::Exact
-    } else if bigram_jaccard(a, b) >= ADDRESS_OVERLAP {
-        AddressLevel::HighOverlap
     } else {
-        AddressLevel::Different
+        let j = bigram_jaccard(a, b);
+        if j >= ADDRESS_OVERLAP {
+            AddressLevel::HighOverlap
+        } else if j >= ADDRESS_SOME_OVERLAP {
+            AddressLevel::Overlap
+        } else {
+            AddressLevel::Different
+        }
     }
 }
 
@@ -412,7 +465,7 @@ pub(crate) mod tests {
         check(
             "name=王/晓明 py=wang/xiaoming",
             "name=王/芳 py=wang/fang",
-            expect!["Name=SameFamily Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+            expect!["Name=Similar Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
         );
         check(
             "name=王/晓明 py=wang/xiaoming",
@@ -526,6 +579,21 @@ pub(crate) mod tests {
             ab/ba: false
         "#]]
         .assert_eq(&(out.join("\n") + "\n"));
+    }
+
+    #[test]
+    fn jaro_winkler_known_values() {
+        let out: Vec<String> = [
+            ("martha", "marhta"),
+            ("dwayne", "duane"),
+            ("dixon", "dicksonx"),
+            ("", ""),
+            ("a", ""),
+        ]
+        .iter()
+        .map(|(a, b)| format!("{:.3}", jaro_winkler(a, b)))
+        .collect();
+        expect!["0.961 0.840 0.813 1.000 0.000"].assert_eq(&out.join(" "));
     }
 
     #[test]

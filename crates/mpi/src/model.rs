@@ -152,13 +152,13 @@ impl Probabilities {
     /// Sensible starting m: most mass on exact agreement, a little on each near miss.
     pub fn initial_m() -> M {
         Probabilities([
-            vec![0.85, 0.06, 0.01, 0.03, 0.03, 0.02],
+            vec![0.85, 0.06, 0.01, 0.03, 0.02, 0.02, 0.01],
             vec![0.95, 0.02, 0.02, 0.01],
             vec![0.99, 0.01],
             vec![0.9, 0.05, 0.05],
             vec![0.9, 0.1],
             vec![0.8, 0.2],
-            vec![0.85, 0.05, 0.1],
+            vec![0.8, 0.05, 0.05, 0.1],
         ])
     }
 
@@ -481,13 +481,13 @@ mod tests {
 
     fn model() -> Model {
         let levels = Probabilities([
-            vec![0.0005, 0.0001, 0.00001, 0.001, 0.05, 0.9484],
+            vec![0.0005, 0.0001, 0.00001, 0.001, 0.001, 0.05, 0.9474],
             vec![0.00004, 0.00001, 0.003, 0.99695],
             vec![0.5, 0.5],
             vec![0.000001, 0.000001, 0.999998],
             vec![0.000001, 0.999999],
             vec![0.0002, 0.9998],
-            vec![0.0005, 0.002, 0.9975],
+            vec![0.0005, 0.002, 0.01, 0.9875],
         ]);
         let u = U {
             levels,
@@ -529,7 +529,7 @@ mod tests {
             "name=王/伟 py=wang/wei birth=1971-02-01 sex=M",
             false,
             expect![
-                "-19.9 (p=0.00000): Name=Different -5.6, Birth=Different -6.6, Sex=Disagree -5.6"
+                "-20.8 (p=0.00000): Name=Different -6.6, Birth=Different -6.6, Sex=Disagree -5.6"
             ],
         );
     }

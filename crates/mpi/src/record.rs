@@ -43,6 +43,9 @@ pub enum IdStatus {
     Invalid,
     /// Valid, but its birth date or sex disagrees with the registration's.
     Contradicts,
+    /// A number under a scheme without a check to verify it (another country's): equal
+    /// values agree exactly, but it never links on its own nor blocks a merge.
+    Unchecked,
 }
 
 /// One registration, normalized.

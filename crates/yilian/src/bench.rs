@@ -12,6 +12,8 @@ use synth::{Config, Sink};
 
 #[derive(clap::Args)]
 pub struct Args {
+    #[command(subcommand)]
+    pub what: Option<What>,
     /// Patients to generate (about 60 resources each).
     #[arg(long, default_value_t = 5000)]
     pub patients: u64,
@@ -29,7 +31,17 @@ pub struct Args {
     pub data: std::path::PathBuf,
 }
 
+/// Benchmarks of one capability.
+#[derive(clap::Subcommand)]
+pub enum What {
+    /// The master patient index against ground truth, beside Splink.
+    Mpi(crate::bench_mpi::Args),
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(What::Mpi(a)) = args.what {
+        return crate::bench_mpi::run(a);
+    }
     generation(&args)?;
     let sample: Vec<Vec<u8>> = resources(&config(1000.min(args.patients)))
         .map(|(_, line)| line)

@@ -5,6 +5,7 @@
 #![allow(clippy::print_stdout)]
 
 mod bench;
+mod bench_mpi;
 mod client;
 mod demo;
 mod dictionary;
