@@ -253,6 +253,34 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// The searchset Bundle of `Patient/$match` (IHE PDQm ITI-119): each candidate with its
+/// score, its match grade, and which fields agreed with what weight.
+pub fn match_bundle(base: &str, found: &[service::Candidate]) -> Value {
+    let entries: Vec<Value> = found
+        .iter()
+        .map(|c| {
+            let resource: Value = serde_json::from_slice(&c.patient.body).unwrap_or(Value::Null);
+            json!({
+                "fullUrl": format!("{base}/Patient/{}", c.patient.id),
+                "resource": resource,
+                "search": {
+                    "extension": [
+                        {"url": "http://hl7.org/fhir/StructureDefinition/match-grade", "valueCode": c.grade},
+                        {"url": MATCH_EXPLANATION, "valueString": c.explanation}
+                    ],
+                    "mode": "match",
+                    "score": (c.score * 10_000.0).round() / 10_000.0
+                }
+            })
+        })
+        .collect();
+    json!({"resourceType": "Bundle", "type": "searchset", "total": found.len(), "entry": entries})
+}
+
+/// Yilian's extension carrying a match's per-field weights.
+pub const MATCH_EXPLANATION: &str =
+    "https://yilian.health/fhir/StructureDefinition/match-explanation";
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -85,6 +85,26 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
             Ok(response::json_response(StatusCode::OK, &v))
         }
         (&Method::GET, ["_history"]) => history(app, &base, HistoryScope::System, &pairs).await,
+        (&Method::POST, ["Patient", "$match"]) => {
+            let body = read_body(app, &headers, body).await?;
+            let found = blocking(move || svc.match_patient(&body)).await?;
+            Ok(response::json_response(
+                StatusCode::OK,
+                &response::match_bundle(&base, &found),
+            ))
+        }
+        (&Method::GET, ["Patient", "$ihe-pix"]) => {
+            let source = param(&pairs, "sourceIdentifier").ok_or_else(|| {
+                Error::BadOperation("$ihe-pix needs a sourceIdentifier (system|value)".into())
+            })?;
+            let targets: Vec<String> = pairs
+                .iter()
+                .filter(|(k, _)| k == "targetSystem")
+                .flat_map(|(_, v)| v.split(',').map(str::to_string))
+                .collect();
+            let v = blocking(move || svc.pix(&source, &targets)).await?;
+            Ok(response::json_response(StatusCode::OK, &v))
+        }
         (&Method::GET, [t]) => search(app, &base, t, pairs, &headers, &parts.uri).await,
         (&Method::POST, [t, "_search"]) => {
             let body = read_form(app, &headers, body).await?;

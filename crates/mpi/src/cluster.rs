@@ -123,7 +123,7 @@ pub fn decide(
 /// Groups records joined by Link decisions (strongest first), refusing any union that would
 /// join two different trusted resident IDs; refused links go to review.
 pub fn link(records: &[Record], scored: &[Scored]) -> Clusters {
-    let mut sets = Sets::new(records);
+    let mut sets = Persons::new(records);
     let mut order: Vec<&Scored> = scored
         .iter()
         .filter(|s| s.verdict.decision == Decision::Link)
@@ -229,30 +229,40 @@ fn rests_on_phone(c: &Comparison, score: &Score) -> bool {
     largest && names_disagree
 }
 
-/// Union-find over records, each set carrying its trusted resident IDs.
-struct Sets {
+/// Persons as union-find over registrations, each person carrying its trusted resident IDs
+/// and its members.
+#[derive(Clone, Debug, Default)]
+pub struct Persons {
     parent: Vec<u32>,
     ids: Vec<Vec<String>>,
+    members: Vec<Vec<u32>>,
 }
 
-impl Sets {
-    fn new(records: &[Record]) -> Sets {
-        Sets {
-            parent: (0..records.len() as u32).collect(),
-            ids: records
-                .iter()
-                .map(|r| {
-                    r.resident_id
-                        .iter()
-                        .filter(|_| trusted(r))
-                        .cloned()
-                        .collect()
-                })
-                .collect(),
+impl Persons {
+    pub fn new(records: &[Record]) -> Persons {
+        let mut p = Persons::default();
+        for r in records {
+            p.push(r);
         }
+        p
     }
 
-    fn find(&mut self, mut i: u32) -> u32 {
+    /// Adds a registration as a person of its own; returns its number.
+    pub fn push(&mut self, r: &Record) -> u32 {
+        let i = self.parent.len() as u32;
+        self.parent.push(i);
+        self.ids.push(
+            r.resident_id
+                .iter()
+                .filter(|_| trusted(r))
+                .cloned()
+                .collect(),
+        );
+        self.members.push(vec![i]);
+        i
+    }
+
+    pub fn find(&mut self, mut i: u32) -> u32 {
         while self.parent[i as usize] != i {
             let up = self.parent[self.parent[i as usize] as usize];
             self.parent[i as usize] = up;
@@ -261,8 +271,16 @@ impl Sets {
         i
     }
 
-    /// Joins the sets of `a` and `b`; false (and nothing joined) if their IDs conflict.
-    fn union(&mut self, a: u32, b: u32) -> bool {
+    /// Every registration of `i`'s person, `i` included, in insertion order.
+    pub fn members(&mut self, i: u32) -> Vec<u32> {
+        let root = self.find(i);
+        let mut m = self.members[root as usize].clone();
+        m.sort_unstable();
+        m
+    }
+
+    /// Joins the persons of `a` and `b`; false (and nothing joined) if their IDs conflict.
+    pub fn union(&mut self, a: u32, b: u32) -> bool {
         let (ra, rb) = (self.find(a), self.find(b));
         if ra == rb {
             return true;
@@ -281,6 +299,8 @@ impl Sets {
                 self.ids[keep as usize].push(id);
             }
         }
+        let moved = std::mem::take(&mut self.members[gone as usize]);
+        self.members[keep as usize].extend(moved);
         self.parent[gone as usize] = keep;
         true
     }

@@ -97,7 +97,7 @@ fn transaction(service: &Service, raw: Vec<Value>) -> Result<Value, Error> {
     if !issues.is_empty() {
         return Err(Error::BadBundle(issues));
     }
-    let outcomes = service.store.transact(entries)?;
+    let outcomes = service.transact(entries)?;
     Ok(json!({
         "resourceType": "Bundle",
         "type": "transaction-response",

@@ -60,6 +60,11 @@ pub enum Error {
     Unavailable,
     #[error("internal error")]
     Internal(String),
+    /// An operation's parameters are wrong; the message names which (never their values).
+    #[error("{0}")]
+    BadOperation(String),
+    #[error("no Patient is registered under the sourceIdentifier")]
+    IdentifierNotFound,
 }
 
 /// How an error is presented: status, `issue.code`, and a stable code for clients and docs.
@@ -96,6 +101,8 @@ impl Error {
             Error::Entry { source, .. } => return source.describe(),
             Error::Unavailable => (503, T::Exception, "unavailable"),
             Error::Internal(_) => (500, T::Exception, "internal"),
+            Error::BadOperation(_) => (400, T::Invalid, "invalid-operation"),
+            Error::IdentifierNotFound => (404, T::NotFound, "identifier-not-found"),
         };
         Description {
             status,
@@ -213,6 +220,8 @@ pub fn all_codes() -> Vec<&'static str> {
         Error::BadBundle(vec![]),
         Error::Unavailable,
         Error::Internal(String::new()),
+        Error::BadOperation(String::new()),
+        Error::IdentifierNotFound,
     ];
     samples.iter().map(|e| e.describe().code).collect()
 }

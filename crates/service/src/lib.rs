@@ -7,8 +7,10 @@
 mod bundle;
 mod capability;
 mod error;
+mod identity;
 
 pub use error::{Description, Error, all_codes};
+pub use identity::Candidate;
 pub use store::{HistoryScope, Stats, Stored};
 
 use fhir::search::{SearchQuery, parse_query};
@@ -81,11 +83,16 @@ impl Default for Config {
 pub struct Service {
     store: Arc<dyn Store>,
     config: Config,
+    identity: Arc<identity::Identity>,
 }
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, config: Config) -> Service {
-        Service { store, config }
+        Service {
+            store,
+            config,
+            identity: Arc::default(),
+        }
     }
 
     /// `POST [type]`, with `If-None-Exist` as raw query pairs.
@@ -159,7 +166,7 @@ impl Service {
         if_match: Option<&str>,
     ) -> Result<Option<Stored>, Error> {
         check_type(resource_type)?;
-        let out = self.store.transact(vec![Entry {
+        let out = self.transact(vec![Entry {
             full_url: None,
             op: WriteOp::Delete {
                 resource_type: resource_type.into(),
@@ -316,7 +323,7 @@ impl Service {
                 Err(e) => results.push(Some(Err(e))),
             }
         }
-        match self.store.transact(entries.clone()) {
+        match self.transact(entries.clone()) {
             Ok(outcomes) => {
                 for (pos, outcome) in positions.into_iter().zip(outcomes) {
                     results[pos] = Some(written(outcome));
@@ -324,7 +331,7 @@ impl Service {
             }
             Err(_) => {
                 for (pos, entry) in positions.into_iter().zip(entries) {
-                    let r = self.store.transact(vec![entry]);
+                    let r = self.transact(vec![entry]);
                     results[pos] = Some(
                         r.map_err(Error::from)
                             .and_then(|mut o| written(o.remove(0))),
@@ -354,8 +361,18 @@ impl Service {
 
     // -----------------------------------------------------------------------------------------
 
+    /// Every write goes through here: once the store has committed, the patient index
+    /// sees the Patients written.
+    fn transact(&self, entries: Vec<Entry>) -> Result<Vec<WriteOutcome>, store::StoreError> {
+        let out = self.store.transact(entries)?;
+        for stored in out.iter().filter_map(WriteOutcome::stored) {
+            self.observe(stored);
+        }
+        Ok(out)
+    }
+
     fn write_one(&self, op: WriteOp) -> Result<Written, Error> {
-        let mut out = self.store.transact(vec![Entry { full_url: None, op }])?;
+        let mut out = self.transact(vec![Entry { full_url: None, op }])?;
         written(out.remove(0))
     }
 

@@ -24,4 +24,4 @@ pub mod rng;
 
 pub use config::{Config, Rates};
 pub use date::Date;
-pub use region::{Output, Sink, header, household, households};
+pub use region::{Output, Registered, Sink, header, household, households, registrations};

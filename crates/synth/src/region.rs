@@ -391,3 +391,49 @@ fn line(v: &serde_json::Value) -> Vec<u8> {
     bytes.push(b'\n');
     bytes
 }
+
+/// One registration of the region, with the truth about it.
+#[derive(Clone, Debug)]
+pub struct Registered {
+    /// The hospital's Patient resource.
+    pub patient: serde_json::Value,
+    /// The person it belongs to (the truth's key).
+    pub person: String,
+    pub hospital: &'static str,
+    pub mrn: String,
+    /// The registration errors made in it.
+    pub noise: Vec<String>,
+}
+
+/// Every registration of the region, household by household, with the truth beside it: the
+/// labelled data the patient index is tested and measured on.
+pub fn registrations(config: &Config) -> impl Iterator<Item = Registered> + '_ {
+    let mut ndjson = config.clone();
+    ndjson.format = Some(Format::Ndjson);
+    households(config).flat_map(move |(h, first, plan, take)| {
+        let out = household(&ndjson, h, &plan, first, take);
+        let mut patients: Vec<serde_json::Value> = Vec::new();
+        let mut truth: Vec<serde_json::Value> = Vec::new();
+        for (sink, line) in out.lines {
+            match sink {
+                Sink::Ndjson(_, "Patient") => patients.extend(serde_json::from_slice(&line).ok()),
+                Sink::Registrations => truth.extend(serde_json::from_slice(&line).ok()),
+                _ => {}
+            }
+        }
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+        patients
+            .into_iter()
+            .filter_map(|patient| {
+                let t = truth.iter().find(|t| t["patient"] == patient["id"])?;
+                Some(Registered {
+                    person: text(&t["person"]),
+                    hospital: crate::hospitals::hospital(t["hospital"].as_str()?)?.id,
+                    mrn: text(&t["mrn"]),
+                    noise: t["noise"].as_array()?.iter().map(text).collect(),
+                    patient,
+                })
+            })
+            .collect::<Vec<_>>()
+    })
+}

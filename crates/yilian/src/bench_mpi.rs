@@ -15,7 +15,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use synth::{Config, Date, Sink};
+use synth::{Config, Date};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -245,43 +245,11 @@ fn synthetic(args: &Args) -> anyhow::Result<DataSet> {
 fn registrations(config: &Config, limit: usize) -> (Vec<Record>, Vec<u32>) {
     let (mut records, mut truth) = (Vec::new(), Vec::new());
     let mut persons: HashMap<String, u32> = HashMap::new();
-    for (h, first, plan, take) in synth::households(config) {
-        let mut person_of: HashMap<String, String> = HashMap::new();
-        let mut patients = Vec::new();
-        for (sink, line) in synth::household(config, h, &plan, first, take).lines {
-            let keep = |v: &Value| v["resourceType"] == "Patient";
-            match sink {
-                Sink::Ndjson(_, "Patient") => {
-                    patients.push(serde_json::from_slice(&line).unwrap_or(Value::Null))
-                }
-                Sink::Bundles(_) => {
-                    let v: Value = serde_json::from_slice(&line).unwrap_or(Value::Null);
-                    let entries = v["entry"].as_array().into_iter().flatten();
-                    patients.extend(entries.map(|e| e["resource"].clone()).filter(keep));
-                }
-                Sink::Registrations => {
-                    let v: Value = serde_json::from_slice(&line).unwrap_or(Value::Null);
-                    let (p, who) = (v["patient"].as_str(), v["person"].as_str());
-                    if let (Some(p), Some(who)) = (p, who) {
-                        person_of.insert(format!("Patient/{p}"), who.to_string());
-                    }
-                }
-                _ => {}
-            }
-        }
-        for p in patients {
-            let Some(r) = Record::from_patient(&p) else {
-                continue;
-            };
-            let Some(who) = person_of.remove(&r.key) else {
-                continue;
-            };
+    for reg in synth::registrations(config).take(limit) {
+        if let Some(r) = Record::from_patient(&reg.patient) {
             let next = persons.len() as u32;
-            truth.push(*persons.entry(who).or_insert(next));
+            truth.push(*persons.entry(reg.person).or_insert(next));
             records.push(r);
-            if records.len() >= limit {
-                return (records, truth);
-            }
         }
     }
     (records, truth)
@@ -426,7 +394,7 @@ fn scale(args: &Args) -> anyhow::Result<()> {
         .filter(|(i, _)| !probe_set.contains(i))
     {
         let _ = i;
-        index.upsert(r.clone());
+        let _ = index.upsert(r.clone());
     }
     println!(
         "index of {} registrations built in {:.1?}",

@@ -121,6 +121,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             person.hospitals.join(" and ")
         );
         tour(&base, &person).await?;
+        let linked = linked_person(&region)?;
+        identity_tour(&base, &linked).await?;
         if once {
             server.abort();
             let closing = service.clone();
@@ -132,6 +134,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("  curl -s '{base}/Patient?identifier={}|{}'", terminology::systems::RESIDENT_ID, person.resident_id);
         println!("  curl -s '{base}/Encounter?patient={}&_sort=-date'", person.patients.join(","));
         println!("  curl -s '{base}/Patient/{}/$everything'", person.patients[0]);
+        println!(
+            "  curl -s '{base}/Patient/$ihe-pix?sourceIdentifier={}|{}'",
+            linked.mrn_system, linked.mrn
+        );
+        println!(
+            "  curl -s -X POST -H 'Content-Type: application/fhir+json' '{base}/Patient/$match' -d '{}'",
+            match_request(&linked)
+        );
         println!("The generated files and their ground truth are in {}.", region.display());
         server.await??;
         anyhow::Ok(())
@@ -234,14 +244,7 @@ pub struct DemoPerson {
 }
 
 fn demo_person(region: &Path) -> anyhow::Result<DemoPerson> {
-    let read = |name: &str| -> anyhow::Result<Vec<Value>> {
-        let f = std::fs::File::open(region.join("truth").join(name))
-            .with_context(|| format!("the region has no truth/{name}"))?;
-        std::io::BufReader::new(f)
-            .lines()
-            .map(|l| Ok(serde_json::from_str(&l?)?))
-            .collect()
-    };
+    let read = |name: &str| read_truth(region, name);
     let persons = read("persons.ndjson")?;
     let registrations = read("registrations.ndjson")?;
     let mut best: Option<(usize, &Value, Vec<&Value>)> = None;
@@ -278,6 +281,174 @@ fn demo_person(region: &Path) -> anyhow::Result<DemoPerson> {
             .map(|h| h.zh.to_string())
             .collect(),
     })
+}
+
+/// Someone a clerk registered with errors at one hospital at least (a homophone, pinyin
+/// only, traditional characters, a mistyped or old ID), and cleanly at another.
+pub struct Linked {
+    pub name: String,
+    pub pinyin: String,
+    pub sex: String,
+    pub birth: String,
+    pub mrn_system: String,
+    pub mrn: String,
+    /// Each registration: Patient id, hospital, and the errors in it.
+    pub registrations: Vec<(String, String, Vec<String>)>,
+}
+
+fn linked_person(region: &Path) -> anyhow::Result<Linked> {
+    const ERRORS: [&str; 5] = [
+        "homophone",
+        "pinyin_name",
+        "traditional",
+        "id_typo",
+        "legacy_id",
+    ];
+    let persons = read_truth(region, "persons.ndjson")?;
+    let registrations = read_truth(region, "registrations.ndjson")?;
+    let mut by_person: std::collections::HashMap<&str, Vec<&Value>> = Default::default();
+    for r in &registrations {
+        by_person
+            .entry(r["person"].as_str().unwrap_or_default())
+            .or_default()
+            .push(r);
+    }
+    let noise = |r: &Value| -> Vec<String> {
+        r["noise"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    };
+    let mut best: Option<(usize, &Value, &Vec<&Value>)> = None;
+    for p in persons
+        .iter()
+        .filter(|p| p["newborn"] != true && p["twin"].is_null())
+    {
+        let Some(regs) = by_person.get(p["person"].as_str().unwrap_or_default()) else {
+            continue;
+        };
+        let noisy = regs
+            .iter()
+            .any(|r| noise(r).iter().any(|n| ERRORS.contains(&n.as_str())));
+        let clean = regs.iter().any(|r| noise(r).is_empty());
+        if noisy && clean && best.as_ref().is_none_or(|(n, _, _)| regs.len() > *n) {
+            best = Some((regs.len(), p, regs));
+        }
+    }
+    let (_, p, regs) = best.context("no person in the region is registered with errors")?;
+    let clean = regs
+        .iter()
+        .find(|r| noise(r).is_empty())
+        .context("a clean registration")?;
+    let hospital = clean["hospital"]
+        .as_str()
+        .and_then(synth::hospitals::hospital)
+        .context("a hospital")?;
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    Ok(Linked {
+        name: text(&p["name"]),
+        pinyin: text(&p["pinyin"]),
+        sex: text(&p["sex"]),
+        birth: text(&p["birthDate"]),
+        mrn_system: hospital.mrn_system(),
+        mrn: text(&clean["mrn"]),
+        registrations: regs
+            .iter()
+            .map(|r| (text(&r["patient"]), text(&r["hospital"]), noise(r)))
+            .collect(),
+    })
+}
+
+fn read_truth(region: &Path, name: &str) -> anyhow::Result<Vec<Value>> {
+    let f = std::fs::File::open(region.join("truth").join(name))
+        .with_context(|| format!("the region has no truth/{name}"))?;
+    std::io::BufReader::new(f)
+        .lines()
+        .map(|l| Ok(serde_json::from_str(&l?)?))
+        .collect()
+}
+
+/// `$match` input: what an emergency desk might type, the name in pinyin only.
+pub fn match_request(p: &Linked) -> String {
+    serde_json::json!({"resourceType": "Parameters", "parameter": [{"name": "resource", "resource": {
+        "resourceType": "Patient", "name": [{"text": p.pinyin.to_uppercase()}],
+        "gender": p.sex, "birthDate": p.birth}}, {"name": "count", "valueInteger": 5}]})
+    .to_string()
+}
+
+/// The cross-hospital identity: one hospital's record number gives every registration of
+/// the person, the mistyped ones included; a name and birth date find them by `$match`.
+async fn identity_tour(base: &str, p: &Linked) -> anyhow::Result<()> {
+    let hospital_of = |id: &str| {
+        p.registrations
+            .iter()
+            .find(|r| r.0 == id)
+            .map(|r| {
+                format!(
+                    "{} (errors: {})",
+                    r.1,
+                    if r.2.is_empty() {
+                        "none".into()
+                    } else {
+                        r.2.join(", ")
+                    }
+                )
+            })
+            .unwrap_or_else(|| "another person!".into())
+    };
+    let path = format!(
+        "/Patient/$ihe-pix?sourceIdentifier={}|{}",
+        p.mrn_system, p.mrn
+    );
+    let (status, body) = http_get(base, &path).await?;
+    let v: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let ids: Vec<&str> = v["parameter"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x["valueReference"]["reference"].as_str())
+        .map(|r| r.trim_start_matches("Patient/"))
+        .collect();
+    println!(
+        "GET {path}\n  {}, registered {} times, some with errors; one record number finds: {status}, {} of {} registrations",
+        p.name,
+        p.registrations.len(),
+        ids.len(),
+        p.registrations.len()
+    );
+    for id in &ids {
+        println!("    Patient/{id} at {}", hospital_of(id));
+    }
+    let addr = base
+        .trim_start_matches("http://")
+        .parse()
+        .context("base is http://ip:port")?;
+    let (status, body) = Connection::open(addr)
+        .await?
+        .post("/Patient/$match", match_request(p).as_bytes())
+        .await?;
+    let v: Value = serde_json::from_slice(&body).unwrap_or_default();
+    println!(
+        "POST /Patient/$match (name in pinyin only: {}, {}, {})\n  {status}:",
+        p.pinyin.to_uppercase(),
+        p.sex,
+        p.birth
+    );
+    for e in v["entry"].as_array().into_iter().flatten() {
+        let id = e["resource"]["id"].as_str().unwrap_or_default();
+        println!(
+            "    Patient/{id} score {} {} at {}",
+            e["search"]["score"],
+            e["search"]["extension"][0]["valueCode"]
+                .as_str()
+                .unwrap_or_default(),
+            hospital_of(id)
+        );
+    }
+    Ok(())
 }
 
 /// A few requests over the socket, printed as a user would make them.

@@ -11,10 +11,9 @@ use mpi::cluster::{self, Decision};
 use mpi::compare;
 use mpi::eval::{self, Report};
 use mpi::pipeline::{self, Batch, Settings};
-use serde_json::Value;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-use synth::{Config, Date, Sink};
+use synth::{Config, Date};
 
 /// Registrations as records, with each one's true person (numbered from 0) and noise labels.
 struct Region {
@@ -69,55 +68,19 @@ fn the_synthetic_region_is_linked_precisely_and_completely() {
 
 fn region(seed: u64, patients: u64) -> Region {
     let config = Config::new(seed, patients, Date::ymd(2026, 11, 1));
-    let mut resources: Vec<Value> = Vec::new();
-    let mut registrations: HashMap<String, (String, String)> = HashMap::new();
-    for (h, first, plan, take) in synth::households(&config) {
-        for (sink, line) in synth::household(&config, h, &plan, first, take).lines {
-            let v: Value = serde_json::from_slice(&line).expect("every line is JSON");
-            match sink {
-                Sink::Ndjson(_, "Patient") => resources.push(v),
-                Sink::Bundles(_) => resources.extend(
-                    v["entry"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(|e| e["resource"].clone())
-                        .filter(|r| r["resourceType"] == "Patient"),
-                ),
-                Sink::Registrations => {
-                    let labels: Vec<&str> = v["noise"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_str)
-                        .collect();
-                    registrations.insert(
-                        format!("Patient/{}", v["patient"].as_str().unwrap_or_default()),
-                        (
-                            v["person"].as_str().unwrap_or_default().to_string(),
-                            labels.join(","),
-                        ),
-                    );
-                }
-                _ => {}
-            }
-        }
-    }
     let mut persons: HashMap<String, u32> = HashMap::new();
     let mut region = Region {
         records: Vec::new(),
         truth: Vec::new(),
         noise: Vec::new(),
     };
-    for p in &resources {
-        let r = Record::from_patient(p).expect("the generator writes Patients with ids");
-        let (person, noise) = registrations
-            .get(&r.key)
-            .expect("every Patient is in the truth")
-            .clone();
+    for reg in synth::registrations(&config) {
+        let r = Record::from_patient(&reg.patient).expect("the generator writes Patients with ids");
         let next = persons.len() as u32;
-        region.truth.push(*persons.entry(person).or_insert(next));
-        region.noise.push(noise);
+        region
+            .truth
+            .push(*persons.entry(reg.person).or_insert(next));
+        region.noise.push(reg.noise.join(","));
         region.records.push(r);
     }
     region

@@ -50,6 +50,20 @@ fn demo_builds_a_region_tours_it_and_reuses_it() {
             "the tour lacks {expected:?}:\n{out}"
         );
     }
+    // The cross-hospital identity: one record number finds all of a person's registrations,
+    // the ones registered with errors included, and no one else's.
+    let pix = out
+        .split("one record number finds: 200, ")
+        .nth(1)
+        .and_then(|s| s.split(" registrations").next())
+        .expect("the tour asks $ihe-pix");
+    let (linked, of) = pix.split_once(" of ").expect("N of M");
+    assert_eq!(linked, of, "{out}");
+    assert!(!out.contains("another person!"), "{out}");
+    assert!(
+        out.contains("POST /Patient/$match (name in pinyin only: "),
+        "{out}"
+    );
     assert!(
         !out.contains("is serving FHIR R4"),
         "--once must not keep serving:\n{out}"
@@ -115,5 +129,22 @@ fn demo_builds_a_region_tours_it_and_reuses_it() {
     assert_eq!(
         seen_at, hospitals,
         "visits at every hospital the person is registered at"
+    );
+    // README's identity step: the record number the demo printed, over PIXm.
+    let source = out
+        .split("$ihe-pix?sourceIdentifier=")
+        .nth(1)
+        .and_then(|s| s.split('\n').next())
+        .expect("the tour prints a record number");
+    let pix = server.get(&format!("/Patient/$ihe-pix?sourceIdentifier={source}"));
+    assert_eq!(pix.status, 200);
+    let targets = pix.json()["parameter"]
+        .as_array()
+        .map_or(0, |p| p.iter().filter(|x| x["name"] == "targetId").count());
+    assert_eq!(
+        targets.to_string(),
+        linked,
+        "{}",
+        String::from_utf8_lossy(&pix.body)
     );
 }
