@@ -33,11 +33,13 @@ pub const SUPPORTED_TYPES: &[&str] = &[
     "Observation",
     "Organization",
     "Patient",
+    "Person",
     "Practitioner",
     "PractitionerRole",
     "Procedure",
     "Provenance",
     "ServiceRequest",
+    "Task",
 ];
 
 /// Whether `name` is one of [`SUPPORTED_TYPES`].

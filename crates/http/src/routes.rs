@@ -93,6 +93,29 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
                 &response::match_bundle(&base, &found),
             ))
         }
+        (
+            &Method::POST,
+            [
+                t @ ("Patient" | "Person"),
+                op @ ("$link" | "$unlink" | "$merge" | "$unmerge"),
+            ],
+        ) if (*t == "Patient") == matches!(*op, "$link" | "$unlink") => {
+            let body = read_body(app, &headers, body).await?;
+            let op = op.to_string();
+            let s = blocking(move || match op.as_str() {
+                "$link" => svc.link_patient(&caller, &body),
+                "$unlink" => svc.unlink_patient(&caller, &body),
+                "$merge" => svc.merge_persons(&caller, &body),
+                _ => svc.unmerge_person(&caller, &body),
+            })
+            .await?;
+            Ok(response::resource(
+                StatusCode::OK,
+                &s,
+                None,
+                Return::Representation,
+            ))
+        }
         (&Method::GET, ["Patient", "$ihe-pix"]) => {
             let source = param(&pairs, "sourceIdentifier").ok_or_else(|| {
                 Error::BadOperation("$ihe-pix needs a sourceIdentifier (system|value)".into())

@@ -5,7 +5,7 @@
 //! than the limit is skipped (and counted), never silently truncated.
 
 use crate::record::Record;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// Which pass a key belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -130,7 +130,7 @@ impl BlockIndex {
 
     /// Every pair within a block, once.
     pub fn pairs(&self) -> Candidates {
-        let mut seen = HashSet::new();
+        let mut seen = Vec::new();
         let mut out = Candidates::default();
         for block in self.blocks.values() {
             if block.len() > self.max_block {
@@ -141,13 +141,14 @@ impl BlockIndex {
             for (x, &i) in block.iter().enumerate() {
                 for &j in &block[x + 1..] {
                     if i != j {
-                        seen.insert((i.min(j), i.max(j)));
+                        seen.push((i.min(j), i.max(j)));
                     }
                 }
             }
         }
-        out.pairs = seen.into_iter().collect();
-        out.pairs.sort_unstable();
+        seen.sort_unstable();
+        seen.dedup();
+        out.pairs = seen;
         out
     }
 }

@@ -15,5 +15,6 @@ pub mod model;
 pub mod normalize;
 pub mod pipeline;
 pub mod record;
+pub mod registry;
 
 pub use record::{Birth, Record, Sex};

@@ -278,15 +278,16 @@ pub fn estimate_m_without(
     iterations: usize,
     without: Option<Field>,
 ) -> (M, f64) {
+    let patterns = patterns(pairs);
     let mut m = Probabilities::initial_m();
     let mut prior = 0.1;
     for _ in 0..iterations {
         let mut counts = Probabilities::zeros();
         let mut matches = 0.0;
-        for c in pairs {
+        for (c, n) in &patterns {
             let p = match_probability(c, &m, u, prior, without);
-            add(&mut counts, c, p);
-            matches += p;
+            add(&mut counts, c, p * n);
+            matches += p * n;
         }
         let mut next_m = counts.normalized(M_FLOOR);
         if let Some(f) = without {
@@ -345,11 +346,12 @@ pub fn prior_over_all_pairs(prior: f64, candidates: usize, records: usize) -> f6
 
 /// The share of matches among `pairs`, by EM on the prior alone.
 pub fn estimate_prior(pairs: &[Comparison], m: &M, u: &U, iterations: usize) -> f64 {
+    let patterns = patterns(pairs);
     let mut prior = 0.1;
     for _ in 0..iterations {
-        let total: f64 = pairs
+        let total: f64 = patterns
             .iter()
-            .map(|c| match_probability(c, m, u, prior, None))
+            .map(|(c, n)| match_probability(c, m, u, prior, None) * n)
             .sum();
         let next = (total / pairs.len().max(1) as f64).clamp(M_FLOOR, 1.0 - M_FLOOR);
         let change = (next - prior).abs();
@@ -426,6 +428,19 @@ fn address_given_phone(records: &[Record]) -> f64 {
         return 0.5;
     }
     (same as f64 / pairs as f64).clamp(U_FLOOR, 1.0)
+}
+
+/// The distinct comparison patterns among `pairs`, with how often each occurs: EM over a
+/// few hundred patterns instead of millions of pairs, with the same result. Sorted, so the
+/// floating-point sums do not depend on hashing.
+fn patterns(pairs: &[Comparison]) -> Vec<(Comparison, f64)> {
+    let mut counts: HashMap<Comparison, f64> = HashMap::new();
+    for c in pairs {
+        *counts.entry(*c).or_default() += 1.0;
+    }
+    let mut out: Vec<(Comparison, f64)> = counts.into_iter().collect();
+    out.sort_by_key(|(c, _)| Field::ALL.map(|f| c.level(f).map_or(0, |l| l + 1)));
+    out
 }
 
 fn add(counts: &mut Probabilities, c: &Comparison, by: f64) {

@@ -5,7 +5,7 @@
 //! feed. Both decide through `cluster::decide`, so a pair gets the same verdict either way.
 
 use crate::block::{self, BlockIndex, Candidates};
-use crate::cluster::{self, Clusters, Decision, GenericNumbers, Persons, Scored, Verdict};
+use crate::cluster::{self, Clusters, Decision, GenericNumbers, Scored, Verdict};
 use crate::compare::{self, Comparison};
 use crate::model::{self, Model, Score, TermFrequencies};
 use crate::record::Record;
@@ -133,7 +133,6 @@ pub struct Index {
     records: Vec<Record>,
     blocks: BlockIndex,
     by_key: HashMap<String, u32>,
-    persons: Persons,
 }
 
 impl Index {
@@ -143,7 +142,6 @@ impl Index {
             records: Vec::new(),
             blocks: BlockIndex::new(max_block),
             by_key: HashMap::new(),
-            persons: Persons::default(),
         }
     }
 
@@ -163,11 +161,8 @@ impl Index {
         self.by_key.get(key).copied()
     }
 
-    /// Adds a registration, or replaces the one with the same key (an update), and joins it
-    /// to the person of every registration it links with (strongest first; a join that
-    /// would put two trusted IDs in one person is refused). Returns its number and its
-    /// matches. A replaced registration keeps its number and its person: undoing a link is
-    /// a decision, not a side effect of an update.
+    /// Adds a registration, or replaces the one with the same key (an update). Returns its
+    /// number and its matches among the registrations indexed before it.
     pub fn upsert(&mut self, r: Record) -> (u32, Vec<Match>) {
         let matches = self.matches(&r);
         let i = match self.by_key.get(&r.key) {
@@ -177,25 +172,14 @@ impl Index {
                 i
             }
             None => {
-                let i = self.persons.push(&r);
+                let i = self.records.len() as u32;
                 self.blocks.insert(i, &r);
                 self.by_key.insert(r.key.clone(), i);
                 self.records.push(r);
                 i
             }
         };
-        for m in matches
-            .iter()
-            .filter(|m| m.verdict.decision == Decision::Link)
-        {
-            self.persons.union(i, m.record);
-        }
         (i, matches)
-    }
-
-    /// Every registration of `i`'s person, `i` included.
-    pub fn person(&mut self, i: u32) -> Vec<u32> {
-        self.persons.members(i)
     }
 
     /// The indexed registrations sharing a blocking key with `r` that are not NoLink,
@@ -270,18 +254,5 @@ mod tests {
         assert_eq!(index.len(), 5);
         assert_eq!(index.upsert(records[0].clone()).0, 0);
         assert_eq!(index.position("e"), Some(4));
-        let persons: Vec<Vec<u32>> = (0..5).map(|i| index.person(i)).collect();
-        assert_eq!(persons, batch_persons(&batch));
-    }
-
-    fn batch_persons(batch: &Batch) -> Vec<Vec<u32>> {
-        let p = &batch.clusters.person_of;
-        (0..p.len())
-            .map(|i| {
-                (0..p.len() as u32)
-                    .filter(|&j| p[j as usize] == p[i])
-                    .collect()
-            })
-            .collect()
     }
 }

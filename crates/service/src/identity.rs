@@ -1,24 +1,33 @@
-//! The cross-hospital identity: every Patient in the store, in the master patient index
-//! (`mpi`). Built on first use from the store's Patients (the model is fitted on them), then
-//! kept current: each Patient write that commits is matched against the whole index as it
-//! arrives and joined to the person it links with. `$match` (IHE PDQm ITI-119) and
-//! `$ihe-pix` (PIXm ITI-83) read it.
+//! The cross-hospital identity. Every Patient (a hospital's registration) is in the master
+//! patient index (`mpi`), and every registration belongs to one person, stored as a FHIR
+//! `Person` whose links say how each registration joined it (automatically, with score and
+//! model version, or by whose decision). Pairs the matcher is unsure of become review
+//! `Task`s; decisions (`$link`, `$unlink`, `$merge`, `$unmerge`) change Persons, whose
+//! version history is the decision history.
 //!
-//! The index is memory only and is rebuilt from the store on start: the store stays the one
-//! durable truth. Persistent person ids, review decisions and unlinking are not here yet.
+//! Built on first use from the store (Persons, then Patients: the model is fitted on them,
+//! registrations without a person are assigned), then kept current: each committed Patient
+//! write is matched against the whole index as it arrives. The index is memory only; the
+//! store holds everything that must survive.
 
-use crate::{Error, Service};
+use crate::{Caller, Error, Service};
 use mpi::Record;
 use mpi::cluster::Decision;
 use mpi::pipeline::{self, Index, Match, Settings};
-use serde_json::Value;
+use mpi::registry::{Link, Method, Person, Refused, Registry};
+use serde_json::{Value, json};
 use std::sync::{Mutex, MutexGuard};
-use store::Stored;
+use store::{Entry, Stored, WriteOp};
 
 /// The index, built on first use.
 #[derive(Default)]
 pub struct Identity {
-    index: Mutex<Option<Index>>,
+    state: Mutex<Option<State>>,
+}
+
+struct State {
+    index: Index,
+    registry: Registry,
 }
 
 /// One candidate `$match` found.
@@ -33,36 +42,25 @@ pub struct Candidate {
     pub explanation: String,
 }
 
-/// Patients read per page while building.
+/// Resources read per page while building, and written per transaction.
 const PAGE: usize = 1000;
 
 impl Service {
     /// `POST Patient/$match`: the registered Patients that may be the person the
     /// Parameters' `resource` describes, best first.
     pub fn match_patient(&self, body: &[u8]) -> Result<Vec<Candidate>, Error> {
-        let params = fhir::json::parse_object(body)?;
-        if params.get("resourceType").and_then(Value::as_str) != Some("Parameters") {
-            return Err(bad("the body of $match must be a Parameters resource"));
-        }
-        let param = |name: &str| {
-            params
-                .get("parameter")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .find(|p| p.get("name").and_then(Value::as_str) == Some(name))
-        };
-        let mut patient = param("resource")
+        let params = parameters(body, "$match")?;
+        let mut patient = param(&params, "resource")
             .and_then(|p| p.get("resource"))
             .cloned()
             .ok_or_else(|| bad("$match needs a parameter named resource holding a Patient"))?;
         self.check_resource(Some("Patient"), &patient)?;
-        let count = param("count")
+        let count = param(&params, "count")
             .and_then(|p| p.get("valueInteger"))
             .and_then(Value::as_u64)
             .unwrap_or(10)
             .clamp(1, 100) as usize;
-        let only_certain = param("onlyCertainMatches")
+        let only_certain = param(&params, "onlyCertainMatches")
             .and_then(|p| p.get("valueBoolean"))
             .and_then(Value::as_bool)
             .unwrap_or(false);
@@ -70,8 +68,8 @@ impl Service {
         patient["id"] = Value::from("$match");
         let record = Record::from_patient(&patient).ok_or_else(|| bad("not a Patient"))?;
         let found: Vec<(String, f64, &'static str, String)> = {
-            let index = self.index()?;
-            let index = index.as_ref().expect("built by index()");
+            let guard = self.identity()?;
+            let index = &guard.as_ref().expect("built by identity()").index;
             index
                 .matches(&record)
                 .into_iter()
@@ -85,10 +83,7 @@ impl Service {
         };
         let mut out = Vec::new();
         for (key, score, grade, explanation) in found {
-            let Some(id) = key.strip_prefix("Patient/") else {
-                continue;
-            };
-            if let Some(patient) = self.store.read("Patient", id)?.filter(|s| !s.deleted) {
+            if let Some(patient) = self.read_key(&key)? {
                 out.push(Candidate {
                     patient,
                     score,
@@ -111,14 +106,14 @@ impl Service {
             return Err(Error::IdentifierNotFound);
         }
         let keys: Vec<String> = {
-            let mut guard = self.index()?;
-            let index = guard.as_mut().expect("built by index()");
+            let guard = self.identity()?;
+            let registry = &guard.as_ref().expect("built by identity()").registry;
             let mut keys = Vec::new();
             for s in &page.matches {
-                if let Some(i) = index.position(&format!("Patient/{}", s.id)) {
-                    for m in index.person(i) {
-                        keys.push(index.record(m).key.clone());
-                    }
+                let key = format!("Patient/{}", s.id);
+                match registry.person_of(&key) {
+                    Some(p) => keys.extend(p.links.iter().map(|l| l.patient.clone())),
+                    None => keys.push(key),
                 }
             }
             keys.sort();
@@ -127,10 +122,7 @@ impl Service {
         };
         let mut parameters = Vec::new();
         for key in keys {
-            let Some(id) = key.strip_prefix("Patient/") else {
-                continue;
-            };
-            let Some(stored) = self.store.read("Patient", id)?.filter(|s| !s.deleted) else {
+            let Some(stored) = self.read_key(&key)? else {
                 continue;
             };
             let patient: Value = serde_json::from_slice(&stored.body).unwrap_or(Value::Null);
@@ -141,81 +133,455 @@ impl Service {
                 {
                     continue;
                 }
-                parameters.push(serde_json::json!({
-                    "name": "targetIdentifier",
-                    "valueIdentifier": {"use": identifier["use"], "system": system, "value": identifier["value"],
-                                        "assigner": identifier["assigner"]},
-                }));
+                let mut value = json!({"use": identifier["use"], "system": system,
+                    "value": identifier["value"], "assigner": identifier["assigner"]});
+                if let Some(v) = value.as_object_mut() {
+                    v.retain(|_, x| !x.is_null());
+                }
+                parameters.push(json!({"name": "targetIdentifier", "valueIdentifier": value}));
             }
-            parameters.push(
-                serde_json::json!({"name": "targetId", "valueReference": {"reference": key}}),
-            );
+            parameters.push(json!({"name": "targetId", "valueReference": {"reference": key}}));
         }
-        for p in &mut parameters {
-            if let Some(v) = p.get_mut("valueIdentifier").and_then(Value::as_object_mut) {
-                v.retain(|_, x| !x.is_null());
-            }
-        }
-        Ok(serde_json::json!({"resourceType": "Parameters", "parameter": parameters}))
+        Ok(json!({"resourceType": "Parameters", "parameter": parameters}))
     }
 
-    /// Keeps the index current with a committed write.
-    pub(crate) fn observe(&self, stored: &Stored) {
-        if stored.resource_type != "Patient" || stored.deleted {
-            return;
+    /// `POST Patient/$link` (`patient`, `target`, optional `task`): a person's decision that
+    /// the registration belongs with the target's person. Returns that Person.
+    pub fn link_patient(&self, caller: &Caller, body: &[u8]) -> Result<Stored, Error> {
+        let params = parameters(body, "$link")?;
+        let patient = reference(&params, "patient", "Patient")?;
+        let target = reference(&params, "target", "Patient")?;
+        let by = who(caller);
+        self.decide(&params, "linked", |registry| {
+            let changed = registry.link(&patient, &target, &by)?;
+            Ok((changed, registry.person_of(&target).map(|p| p.id.clone())))
+        })
+    }
+
+    /// `POST Patient/$unlink` (`patient`, optional `task`): a person's decision that the
+    /// registration is not the person it is linked to. Returns its new Person.
+    pub fn unlink_patient(&self, caller: &Caller, body: &[u8]) -> Result<Stored, Error> {
+        let params = parameters(body, "$unlink")?;
+        let patient = reference(&params, "patient", "Patient")?;
+        let by = who(caller);
+        self.decide(&params, "distinct", |registry| {
+            let changed = registry.unlink(&patient, &by, new_person_id)?;
+            Ok((changed, registry.person_of(&patient).map(|p| p.id.clone())))
+        })
+    }
+
+    /// `POST Person/$merge` (`source`, `target`): two persons are one. Returns the target.
+    pub fn merge_persons(&self, caller: &Caller, body: &[u8]) -> Result<Stored, Error> {
+        let params = parameters(body, "$merge")?;
+        let source = reference(&params, "source", "Person")?;
+        let target = reference(&params, "target", "Person")?;
+        let (source, target) = (strip(&source), strip(&target));
+        let by = who(caller);
+        self.decide(&params, "linked", |registry| {
+            let changed = registry.merge(&source, &target, &by)?;
+            Ok((changed, Some(target.clone())))
+        })
+    }
+
+    /// `POST Person/$unmerge` (`source`): undoes a merge. Returns the restored Person.
+    pub fn unmerge_person(&self, caller: &Caller, body: &[u8]) -> Result<Stored, Error> {
+        let params = parameters(body, "$unmerge")?;
+        let source = strip(&reference(&params, "source", "Person")?);
+        let by = who(caller);
+        self.decide(&params, "distinct", |registry| {
+            let changed = registry.unmerge(&source, &by)?;
+            Ok((changed, Some(source.clone())))
+        })
+    }
+
+    /// Applies a decision to the registry, stores the Persons it changed and closes the
+    /// review task it answers, if one is named.
+    fn decide(
+        &self,
+        params: &Value,
+        outcome: &str,
+        apply: impl FnOnce(&mut Registry) -> Result<(Vec<String>, Option<String>), Refused>,
+    ) -> Result<Stored, Error> {
+        // The task is read before anything changes: a wrong task id changes nothing.
+        let task = match param(params, "task") {
+            Some(_) => {
+                let id = strip(&reference(params, "task", "Task")?);
+                let stored = self.store.read("Task", &id)?.filter(|s| !s.deleted).ok_or(
+                    Error::NotFound {
+                        resource_type: "Task".into(),
+                        id,
+                    },
+                )?;
+                let mut t: Value = serde_json::from_slice(&stored.body).unwrap_or(Value::Null);
+                t["status"] = "completed".into();
+                t["output"] = json!([{"type": {"text": "decision"}, "valueCode": outcome}]);
+                Some(put(t))
+            }
+            None => None,
+        };
+        let mut guard = self.identity()?;
+        let state = guard.as_mut().expect("built by identity()");
+        let (changed, shown) =
+            apply(&mut state.registry).map_err(|e| Error::BadOperation(e.to_string()))?;
+        let mut entries: Vec<Entry> = changed
+            .iter()
+            .filter_map(|id| state.registry.person(id))
+            .map(|p| put(person_resource(p)))
+            .collect();
+        entries.extend(task);
+        if let Err(e) = self.store.transact(entries) {
+            // Memory ran ahead of the store: rebuild from the store on next use.
+            *guard = None;
+            return Err(e.into());
         }
-        let Ok(mut guard) = self.identity.index.lock() else {
-            return;
-        };
-        let Some(index) = guard.as_mut() else {
-            return;
-        };
-        if let Some(r) = serde_json::from_slice::<Value>(&stored.body)
-            .ok()
-            .and_then(|v| Record::from_patient(&v))
+        let shown = shown.ok_or_else(|| Error::Internal("no person to show".into()))?;
+        drop(guard);
+        self.store
+            .read("Person", &shown)?
+            .ok_or_else(|| Error::Internal("the person just stored is missing".into()))
+    }
+
+    /// Keeps the index current with committed writes: each new or changed Patient is matched
+    /// and assigned; the Persons and review Tasks that follow are stored.
+    pub(crate) fn observe(&self, written: &[&Stored]) {
+        if !written
+            .iter()
+            .any(|s| s.resource_type == "Patient" && !s.deleted)
         {
-            let _ = index.upsert(r);
+            return;
+        }
+        let Ok(mut guard) = self.identity.state.lock() else {
+            return;
+        };
+        let Some(state) = guard.as_mut() else {
+            return;
+        };
+        let mut entries = Vec::new();
+        for s in written
+            .iter()
+            .filter(|s| s.resource_type == "Patient" && !s.deleted)
+        {
+            if let Some(r) = serde_json::from_slice::<Value>(&s.body)
+                .ok()
+                .and_then(|v| Record::from_patient(&v))
+            {
+                entries.extend(self.register(state, r));
+            }
+        }
+        if let Err(e) = self.write_all(entries) {
+            tracing::error!(error = %e, "storing persons after a Patient write failed; they are rebuilt on restart");
         }
     }
 
-    /// The index, built from the store's Patients the first time.
-    fn index(&self) -> Result<MutexGuard<'_, Option<Index>>, Error> {
-        let mut guard = self.identity.index.lock().map_err(|_| Error::Unavailable)?;
+    /// Indexes one registration and assigns it to a person: the writes that follow.
+    fn register(&self, state: &mut State, r: Record) -> Vec<Entry> {
+        let key = r.key.clone();
+        let (_, matches) = state.index.upsert(r);
+        let links: Vec<(String, f64)> = matches
+            .iter()
+            .filter(|m| m.verdict.decision == Decision::Link)
+            .map(|m| {
+                (
+                    state.index.record(m.record).key.clone(),
+                    m.score.probability,
+                )
+            })
+            .collect();
+        let model = state.index.fitted.model.version.clone();
+        let mut changed = Vec::new();
+        let assigned = state
+            .registry
+            .assign(&key, &links, &model, new_person_id, &mut changed);
+        let mut entries: Vec<Entry> = changed
+            .iter()
+            .filter_map(|id| state.registry.person(id))
+            .map(|p| put(person_resource(p)))
+            .collect();
+        let person = state.registry.person_of(&key).map(|p| p.id.clone());
+        for m in &matches {
+            let other = state.index.record(m.record).key.clone();
+            let other_person = state.registry.person_of(&other).map(|p| p.id.clone());
+            let bridge = other_person
+                .as_ref()
+                .is_some_and(|p| assigned.also.contains(p));
+            let review = m.verdict.decision == Decision::Review || bridge;
+            if review && other_person != person {
+                entries.push(Entry {
+                    full_url: None,
+                    op: WriteOp::Create {
+                        resource: review_task(&key, &other, m),
+                        if_none_exist: None,
+                    },
+                });
+            }
+        }
+        entries
+    }
+
+    /// Stores follow-up writes, skipping review tasks that already exist (decided or not).
+    fn write_all(&self, entries: Vec<Entry>) -> Result<(), Error> {
+        let mut kept = Vec::with_capacity(entries.len());
+        for e in entries {
+            if let WriteOp::Create { resource, .. } = &e.op {
+                let id = resource["id"].as_str().unwrap_or_default();
+                if self.store.read("Task", id)?.is_some() {
+                    continue;
+                }
+                kept.push(put(resource.clone()));
+            } else {
+                kept.push(e);
+            }
+        }
+        // The same Person may change several times in one batch: the last state wins.
+        let mut last: std::collections::HashMap<String, usize> = Default::default();
+        for (i, e) in kept.iter().enumerate() {
+            if let WriteOp::Update {
+                resource_type, id, ..
+            } = &e.op
+            {
+                last.insert(format!("{resource_type}/{id}"), i);
+            }
+        }
+        let kept: Vec<Entry> = kept
+            .into_iter()
+            .enumerate()
+            .filter(|(i, e)| match &e.op {
+                WriteOp::Update {
+                    resource_type, id, ..
+                } => last[&format!("{resource_type}/{id}")] == *i,
+                _ => true,
+            })
+            .map(|(_, e)| e)
+            .collect();
+        for chunk in kept.chunks(PAGE) {
+            self.store.transact(chunk.to_vec())?;
+        }
+        Ok(())
+    }
+
+    /// The index and registry, built from the store the first time.
+    fn identity(&self) -> Result<MutexGuard<'_, Option<State>>, Error> {
+        let mut guard = self.identity.state.lock().map_err(|_| Error::Unavailable)?;
         if guard.is_none() {
-            let records = self.all_patients()?;
+            let persons: Vec<Person> = self
+                .all("Person")?
+                .iter()
+                .filter_map(person_from_resource)
+                .collect();
+            let records: Vec<Record> = self
+                .all("Patient")?
+                .iter()
+                .filter_map(Record::from_patient)
+                .collect();
             let settings = Settings::default();
             let batch = pipeline::link_all(&records, &settings);
-            let mut index = Index::new(batch.fitted, settings.max_block);
+            let mut state = State {
+                index: Index::new(batch.fitted, settings.max_block),
+                registry: Registry::from_persons(persons),
+            };
+            let mut entries = Vec::new();
             for r in records {
-                let _ = index.upsert(r);
+                entries.extend(self.register(&mut state, r));
             }
-            tracing::info!(registrations = index.len(), "patient index built");
-            *guard = Some(index);
+            self.write_all(entries)?;
+            tracing::info!(
+                registrations = state.index.len(),
+                persons = state.registry.len(),
+                "patient index built"
+            );
+            *guard = Some(state);
         }
         Ok(guard)
     }
 
-    fn all_patients(&self) -> Result<Vec<Record>, Error> {
+    /// Every current resource of a type, as JSON.
+    fn all(&self, resource_type: &str) -> Result<Vec<Value>, Error> {
         let pairs = vec![("_count".to_string(), PAGE.to_string())];
         let mut query =
-            fhir::search::parse_query("Patient", &pairs, false).map_err(Error::BadSearch)?;
-        let mut records = Vec::new();
+            fhir::search::parse_query(resource_type, &pairs, false).map_err(Error::BadSearch)?;
+        let mut out = Vec::new();
         loop {
             let page = self.store.search(&query)?;
-            for s in page.matches.iter().filter(|s| !s.deleted) {
-                if let Some(r) = serde_json::from_slice::<Value>(&s.body)
-                    .ok()
-                    .and_then(|v| Record::from_patient(&v))
-                {
-                    records.push(r);
-                }
-            }
+            out.extend(
+                page.matches
+                    .iter()
+                    .filter(|s| !s.deleted)
+                    .filter_map(|s| serde_json::from_slice::<Value>(&s.body).ok()),
+            );
             match page.next {
                 Some(next) => query.page = Some(next),
-                None => return Ok(records),
+                None => return Ok(out),
             }
         }
     }
+
+    fn read_key(&self, key: &str) -> Result<Option<Stored>, Error> {
+        let Some((t, id)) = key.split_once('/') else {
+            return Ok(None);
+        };
+        Ok(self.store.read(t, id)?.filter(|s| !s.deleted))
+    }
+}
+
+/// The code system of Yilian's identity tasks and the extensions on Person links.
+pub const TASK_CODES: &str = "https://yilian.health/fhir/CodeSystem/mpi-task";
+pub const LINK_PROVENANCE: &str = "https://yilian.health/fhir/StructureDefinition/link-provenance";
+pub const MERGED_INTO: &str = "https://yilian.health/fhir/StructureDefinition/merged-into";
+pub const FORMER_LINK: &str = "https://yilian.health/fhir/StructureDefinition/former-link";
+pub const DISTINCT_FROM: &str = "https://yilian.health/fhir/StructureDefinition/distinct-from";
+
+/// A person as a FHIR Person: automatic links at assurance level3, decided ones level4.
+pub fn person_resource(p: &Person) -> Value {
+    let link = |l: &Link| {
+        let mut provenance = vec![
+            json!({"url": "method", "valueCode": if l.method == Method::Auto { "auto" } else { "manual" }}),
+            json!({"url": "by", "valueString": l.by}),
+        ];
+        if let Some(s) = l.score {
+            provenance.push(json!({"url": "score", "valueDecimal": (s * 1e6).round() / 1e6}));
+        }
+        json!({
+            "extension": [{"url": LINK_PROVENANCE, "extension": provenance}],
+            "target": {"reference": l.patient},
+            "assurance": if l.method == Method::Auto { "level3" } else { "level4" }
+        })
+    };
+    let mut extension: Vec<Value> = Vec::new();
+    if let Some(m) = &p.merged_into {
+        extension.push(
+            json!({"url": MERGED_INTO, "valueReference": {"reference": format!("Person/{m}")}}),
+        );
+    }
+    for l in &p.former {
+        extension.push(json!({"url": FORMER_LINK, "valueReference": {"reference": l.patient}}));
+    }
+    for d in &p.distinct {
+        extension.push(
+            json!({"url": DISTINCT_FROM, "valueReference": {"reference": format!("Person/{d}")}}),
+        );
+    }
+    let mut v = json!({"resourceType": "Person", "id": p.id, "active": p.active});
+    if !extension.is_empty() {
+        v["extension"] = Value::from(extension);
+    }
+    if !p.links.is_empty() {
+        v["link"] = p.links.iter().map(link).collect();
+    }
+    v
+}
+
+/// The person a stored Person resource describes.
+pub fn person_from_resource(v: &Value) -> Option<Person> {
+    let reference = |x: &Value| {
+        x["valueReference"]["reference"]
+            .as_str()
+            .map(str::to_string)
+    };
+    let ext = |url: &str| -> Vec<&Value> {
+        v["extension"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["url"] == url)
+            .collect()
+    };
+    let links = v["link"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| {
+            let provenance: Vec<&Value> = l["extension"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|e| e["url"] == LINK_PROVENANCE)
+                .flat_map(|e| e["extension"].as_array().into_iter().flatten())
+                .collect();
+            let part = |name: &str| provenance.iter().find(|p| p["url"] == name).copied();
+            Some(Link {
+                patient: l["target"]["reference"].as_str()?.to_string(),
+                method: match part("method").and_then(|p| p["valueCode"].as_str()) {
+                    Some("manual") => Method::Manual,
+                    _ => Method::Auto,
+                },
+                score: part("score").and_then(|p| p["valueDecimal"].as_f64()),
+                by: part("by")
+                    .and_then(|p| p["valueString"].as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+            })
+        })
+        .collect();
+    Some(Person {
+        id: v["id"].as_str()?.to_string(),
+        links,
+        active: v["active"].as_bool().unwrap_or(true),
+        merged_into: ext(MERGED_INTO)
+            .first()
+            .and_then(|e| reference(e))
+            .map(|r| strip(&r)),
+        former: ext(FORMER_LINK)
+            .iter()
+            .filter_map(|e| reference(e))
+            .map(|patient| Link {
+                patient,
+                method: Method::Auto,
+                score: None,
+                by: String::new(),
+            })
+            .collect(),
+        distinct: ext(DISTINCT_FROM)
+            .iter()
+            .filter_map(|e| reference(e))
+            .map(|r| strip(&r))
+            .collect(),
+    })
+}
+
+/// A review task: are these two registrations one person? Its id is derived from the pair,
+/// so a pair is asked about once.
+fn review_task(a: &str, b: &str, m: &Match) -> Value {
+    let (x, y) = if a < b { (a, b) } else { (b, a) };
+    json!({
+        "resourceType": "Task",
+        "id": format!("mpi-review-{:016x}", fnv1a(&format!("{x}|{y}"))),
+        "status": "requested",
+        "intent": "proposal",
+        "priority": if m.score.probability >= 0.9 { "urgent" } else { "routine" },
+        "code": {"coding": [{"system": TASK_CODES, "code": "review-link", "display": "Are these registrations one person?"}]},
+        "focus": {"reference": a},
+        "reasonCode": {"text": format!("{:?}", m.verdict.reason)},
+        "input": [
+            {"type": {"text": "candidate"}, "valueReference": {"reference": b}},
+            {"type": {"text": "score"}, "valueDecimal": (m.score.probability * 1e6).round() / 1e6},
+            {"type": {"text": "explanation"}, "valueString": m.score.to_string()}
+        ]
+    })
+}
+
+fn put(resource: Value) -> Entry {
+    Entry {
+        full_url: None,
+        op: WriteOp::Update {
+            resource_type: resource["resourceType"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            id: resource["id"].as_str().unwrap_or_default().to_string(),
+            resource,
+            if_match: None,
+        },
+    }
+}
+
+fn new_person_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn grade(m: &Match) -> &'static str {
@@ -224,6 +590,55 @@ fn grade(m: &Match) -> &'static str {
         _ if m.score.probability >= 0.9 => "probable",
         _ => "possible",
     }
+}
+
+fn who(caller: &Caller) -> String {
+    match caller {
+        Caller::System => "system".into(),
+        Caller::Client => "api-client".into(),
+    }
+}
+
+fn parameters(body: &[u8], operation: &str) -> Result<Value, Error> {
+    let params = fhir::json::parse_object(body)?;
+    if params.get("resourceType").and_then(Value::as_str) != Some("Parameters") {
+        return Err(bad(&format!(
+            "the body of {operation} must be a Parameters resource"
+        )));
+    }
+    Ok(params)
+}
+
+fn param<'a>(params: &'a Value, name: &str) -> Option<&'a Value> {
+    params
+        .get("parameter")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|p| p.get("name").and_then(Value::as_str) == Some(name))
+}
+
+/// A `valueReference` parameter to a resource of `kind`, as `Kind/id`.
+fn reference(params: &Value, name: &str, kind: &str) -> Result<String, Error> {
+    let r = param(params, name)
+        .and_then(|p| p["valueReference"]["reference"].as_str())
+        .ok_or_else(|| {
+            bad(&format!(
+                "parameter {name} must be a valueReference to a {kind}"
+            ))
+        })?;
+    match r.split_once('/') {
+        Some((k, id)) if k == kind && fhir::is_valid_id(id) => Ok(r.to_string()),
+        _ => Err(bad(&format!(
+            "parameter {name} must reference a {kind} as {kind}/[id]"
+        ))),
+    }
+}
+
+fn strip(reference: &str) -> String {
+    reference
+        .split_once('/')
+        .map_or(reference, |(_, id)| id)
+        .to_string()
 }
 
 fn bad(message: &str) -> Error {

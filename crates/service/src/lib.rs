@@ -365,9 +365,8 @@ impl Service {
     /// sees the Patients written.
     fn transact(&self, entries: Vec<Entry>) -> Result<Vec<WriteOutcome>, store::StoreError> {
         let out = self.store.transact(entries)?;
-        for stored in out.iter().filter_map(WriteOutcome::stored) {
-            self.observe(stored);
-        }
+        let written: Vec<&Stored> = out.iter().filter_map(WriteOutcome::stored).collect();
+        self.observe(&written);
         Ok(out)
     }
 

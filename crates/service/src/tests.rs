@@ -198,7 +198,10 @@ fn one_record_number_finds_every_registration_of_the_person_and_no_one_else() {
         .expect("hospital")
         .mrn_system();
     let only = s
-        .pix(&format!("{system}|{}", r.mrn), std::slice::from_ref(&system))
+        .pix(
+            &format!("{system}|{}", r.mrn),
+            std::slice::from_ref(&system),
+        )
         .expect("registered");
     let values: Vec<&str> = only["parameter"]
         .as_array()
@@ -299,4 +302,214 @@ fn match_grades_candidates_and_explains_them() {
         .pix("urn:oid:2.16.156.10011.1.3|000", &[])
         .expect_err("unknown");
     assert_eq!(e.describe().code, "identifier-not-found");
+}
+
+fn params(pairs: &[(&str, &str)]) -> Vec<u8> {
+    let parameter: Vec<serde_json::Value> = pairs
+        .iter()
+        .map(|(name, r)| serde_json::json!({"name": name, "valueReference": {"reference": r}}))
+        .collect();
+    serde_json::json!({"resourceType": "Parameters", "parameter": parameter})
+        .to_string()
+        .into_bytes()
+}
+
+fn person_of(s: &Service, patient: &str) -> serde_json::Value {
+    let pairs = vec![("link".to_string(), patient.to_string())];
+    let found = s
+        .search(&Caller::Client, "Person", &pairs, false)
+        .expect("search");
+    assert_eq!(found.matches.len(), 1, "one person links {patient}");
+    serde_json::from_slice(&found.matches[0].body).expect("JSON")
+}
+
+#[test]
+fn persons_keep_their_ids_through_unlink_link_merge_and_unmerge() {
+    let (s, regs) = registered(100);
+    let system = |r: &synth::Registered| {
+        synth::hospitals::hospital(r.hospital)
+            .expect("hospital")
+            .mrn_system()
+    };
+    // Someone registered three times or more.
+    let r = regs
+        .iter()
+        .find(|r| regs.iter().filter(|o| o.person == r.person).count() >= 3)
+        .expect("a person registered three times");
+    let ids = pix_ids(&s, &format!("{}|{}", system(r), r.mrn)).expect("registered");
+    assert!(ids.len() >= 3, "{ids:?}");
+    let (a, b) = (format!("Patient/{}", ids[0]), format!("Patient/{}", ids[1]));
+    let person = person_of(&s, &a);
+    let pid = person["id"].as_str().expect("id").to_string();
+    for l in person["link"].as_array().expect("links") {
+        assert_eq!(l["assurance"], "level3", "automatic links: {l}");
+    }
+    // Every stored Person passes Yilian's own validation.
+    let issues = fhir::validate::validate(&person);
+    assert!(
+        issues
+            .iter()
+            .all(|i| !matches!(i.severity, fhir::Severity::Error | fhir::Severity::Fatal)),
+        "{issues:?}"
+    );
+
+    // Unlink: a new person for a, remembered as distinct.
+    let new = s
+        .unlink_patient(&Caller::Client, &params(&[("patient", &a)]))
+        .expect("unlink");
+    let new_id = new.id.clone();
+    assert_ne!(new_id, pid);
+    assert_eq!(
+        pix_ids(&s, &format!("{}|{}", system(r), r.mrn))
+            .map(|v| v.len())
+            .ok(),
+        Some(if r.patient["id"] == ids[0] {
+            1
+        } else {
+            ids.len() - 1
+        })
+    );
+    // Linking a back to b's person is refused: a decision said they differ.
+    let e = s
+        .link_patient(&Caller::Client, &params(&[("patient", &a), ("target", &b)]))
+        .expect_err("distinct");
+    expect!["a decision says these are different people; unmerge or undo it first"]
+        .assert_eq(&e.to_string());
+    // Merging the persons is refused for the same reason; the old person's history shows
+    // the unlink.
+    let e = s
+        .merge_persons(
+            &Caller::Client,
+            &params(&[
+                ("source", &format!("Person/{new_id}")),
+                ("target", &format!("Person/{pid}")),
+            ]),
+        )
+        .expect_err("distinct");
+    assert_eq!(e.describe().code, "invalid-operation");
+    let (versions, _) = s
+        .history(
+            &Caller::Client,
+            &store::HistoryScope::Instance("Person".into(), pid.clone()),
+            None,
+            None,
+        )
+        .expect("history");
+    assert!(versions.len() >= 2, "{}", versions.len());
+
+    // A third person merges into pid and comes back out with its id.
+    let other = regs
+        .iter()
+        .find(|o| o.person != r.person)
+        .expect("someone else");
+    let other_key = format!("Patient/{}", other.patient["id"].as_str().expect("id"));
+    let other_pid = person_of(&s, &other_key)["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let merged = s
+        .merge_persons(
+            &Caller::Client,
+            &params(&[
+                ("source", &format!("Person/{other_pid}")),
+                ("target", &format!("Person/{pid}")),
+            ]),
+        )
+        .expect("merge");
+    assert_eq!(merged.id, pid);
+    assert_eq!(person_of(&s, &other_key)["id"], pid.as_str());
+    let restored = s
+        .unmerge_person(
+            &Caller::Client,
+            &params(&[("source", &format!("Person/{other_pid}"))]),
+        )
+        .expect("unmerge");
+    assert_eq!(restored.id, other_pid);
+    assert_eq!(person_of(&s, &other_key)["id"], other_pid.as_str());
+
+    // A manual link, from a review task: the link is level4 and the task is closed.
+    let task = serde_json::json!({"resourceType": "Task", "id": "t1", "status": "requested", "intent": "proposal",
+        "focus": {"reference": other_key}});
+    s.update(
+        &Caller::Client,
+        "Task",
+        "t1",
+        task.to_string().as_bytes(),
+        None,
+    )
+    .expect("task");
+    let linked = s
+        .link_patient(
+            &Caller::Client,
+            &params(&[("patient", &other_key), ("target", &b), ("task", "Task/t1")]),
+        )
+        .expect("link");
+    assert_eq!(linked.id, pid);
+    let p: serde_json::Value = serde_json::from_slice(&linked.body).expect("JSON");
+    let link = p["link"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .find(|l| l["target"]["reference"] == other_key.as_str())
+        .cloned();
+    assert_eq!(link.map(|l| l["assurance"].clone()), Some("level4".into()));
+    let t: serde_json::Value =
+        serde_json::from_slice(&s.read(&Caller::Client, "Task", "t1").expect("task").body)
+            .expect("JSON");
+    assert_eq!(t["status"], "completed");
+    assert_eq!(t["output"][0]["valueCode"], "linked");
+    // Bad decisions name what is wrong and change nothing.
+    let errors: Vec<String> = [
+        params(&[("patient", "Patient/nobody"), ("target", &b)]),
+        params(&[("patient", &a)]),
+        params(&[("patient", "Observation/x"), ("target", &b)]),
+        params(&[("patient", &a), ("target", &b), ("task", "Task/missing")]),
+    ]
+    .iter()
+    .map(|body| match s.link_patient(&Caller::Client, body) {
+        Ok(_) => "ok".into(),
+        Err(e) => format!("{} {}", e.describe().status, e),
+    })
+    .collect();
+    expect![[r#"
+        400 Patient/nobody is not in the patient index
+        400 parameter target must be a valueReference to a Patient
+        400 parameter patient must reference a Patient as Patient/[id]
+        404 resource Task/missing not found"#]]
+    .assert_eq(&errors.join("\n"));
+}
+
+#[test]
+fn unsure_pairs_wait_in_the_review_queue() {
+    let (s, regs) = registered(300);
+    let system = synth::hospitals::hospital(regs[0].hospital)
+        .expect("hospital")
+        .mrn_system();
+    pix_ids(&s, &format!("{system}|{}", regs[0].mrn)).expect("registered");
+    let pairs = vec![
+        (
+            "code".to_string(),
+            "https://yilian.health/fhir/CodeSystem/mpi-task|review-link".to_string(),
+        ),
+        ("status".to_string(), "requested".to_string()),
+    ];
+    let queue = s
+        .search(&Caller::Client, "Task", &pairs, false)
+        .expect("search");
+    assert!(
+        !queue.matches.is_empty(),
+        "a region of 300 people has pairs to review"
+    );
+    for t in &queue.matches {
+        let t: serde_json::Value = serde_json::from_slice(&t.body).expect("JSON");
+        let issues = fhir::validate::validate(&t);
+        assert!(
+            issues
+                .iter()
+                .all(|i| !matches!(i.severity, fhir::Severity::Error | fhir::Severity::Fatal)),
+            "{issues:?}"
+        );
+        let explanation = t["input"][2]["valueString"].as_str().unwrap_or_default();
+        assert!(explanation.contains("(p="), "{explanation}");
+    }
 }
