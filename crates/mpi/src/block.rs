@@ -15,8 +15,11 @@ pub enum Pass {
     Insurance,
     Phone,
     BirthFamily,
-    NameChars,
+    /// The whole name alone, in a block no larger than [`NAME_BLOCK`]: a rare name finds its
+    /// registrations whatever their birth dates; a common one needs a date part too.
     NamePinyin,
+    NameYear,
+    NameMonthDay,
     BirthGiven,
     BirthAddress,
 }
@@ -37,6 +40,9 @@ pub struct Candidates {
     pub skipped_records: usize,
 }
 
+/// The most registrations a name-only block may hold before it is skipped.
+pub const NAME_BLOCK: usize = 50;
+
 /// Characters of the address kept for the birth-and-address pass: district and subdistrict.
 pub const ADDRESS_PREFIX: usize = 8;
 
@@ -50,10 +56,10 @@ pub fn keys(r: &Record) -> Vec<Key> {
         (Some(f), Some(g)) => Some(format!("{f} {g}")),
         _ => None,
     };
-    let chars = match (&r.family, &r.given) {
-        (Some(f), Some(g)) if !r.placeholder => Some(format!("{f}{g}")),
-        _ => None,
-    };
+    let pinyin = pinyin.filter(|_| !r.placeholder);
+    let name_with = |part: Option<String>| Some(format!("{}|{}", pinyin.as_deref()?, part?));
+    let year = r.birth.map(|b| format!("{:04}", b.year));
+    let month_day = r.birth.map(|b| format!("{:02}{:02}", b.month, b.day));
     let address: Option<String> = r
         .address
         .as_ref()
@@ -64,8 +70,9 @@ pub fn keys(r: &Record) -> Vec<Key> {
         (Pass::Insurance, r.insurance.clone()),
         (Pass::Phone, r.phone.clone()),
         (Pass::BirthFamily, with_birth(r.family_py.as_deref())),
-        (Pass::NameChars, chars),
-        (Pass::NamePinyin, pinyin.filter(|_| !r.placeholder)),
+        (Pass::NameYear, name_with(year)),
+        (Pass::NameMonthDay, name_with(month_day)),
+        (Pass::NamePinyin, pinyin.clone()),
         (
             Pass::BirthGiven,
             with_birth(r.given_py.as_deref()).filter(|_| !r.placeholder),
@@ -118,9 +125,9 @@ impl BlockIndex {
     pub fn candidates(&self, r: &Record) -> Vec<u32> {
         let mut out: Vec<u32> = keys(r)
             .iter()
-            .filter_map(|k| self.blocks.get(k))
-            .filter(|b| b.len() <= self.max_block)
-            .flatten()
+            .filter_map(|k| Some((k, self.blocks.get(k)?)))
+            .filter(|(k, b)| b.len() <= self.limit(k.pass))
+            .flat_map(|(_, b)| b)
             .copied()
             .collect();
         out.sort_unstable();
@@ -128,12 +135,19 @@ impl BlockIndex {
         out
     }
 
+    fn limit(&self, pass: Pass) -> usize {
+        match pass {
+            Pass::NamePinyin => NAME_BLOCK.min(self.max_block),
+            _ => self.max_block,
+        }
+    }
+
     /// Every pair within a block, once.
     pub fn pairs(&self) -> Candidates {
         let mut seen = Vec::new();
         let mut out = Candidates::default();
-        for block in self.blocks.values() {
-            if block.len() > self.max_block {
+        for (key, block) in &self.blocks {
+            if block.len() > self.limit(key.pass) {
                 out.skipped_blocks += 1;
                 out.skipped_records += block.len();
                 continue;
@@ -177,7 +191,8 @@ mod tests {
                 Insurance 101050001234
                 Phone 13800001111
                 BirthFamily 19800503|wang
-                NameChars 王晓明
+                NameYear wang xiaoming|1980
+                NameMonthDay wang xiaoming|0503
                 NamePinyin wang xiaoming
                 BirthGiven 19800503|xiaoming
                 BirthAddress 19800503|朝阳区和平里街道

@@ -24,6 +24,9 @@ pub enum Reason {
     SameInsurance,
     /// The shared number is carried by many different names (a dummy like 000000...).
     GenericNumber,
+    /// The same number, but names that disagree or the other fields weigh against it: a
+    /// reused or duplicated number (重号), or a changed name; a person decides.
+    NumberContradicted,
     /// The match probability against the model's thresholds.
     Score,
     /// A newborn's placeholder name on either side.
@@ -113,7 +116,8 @@ pub fn decide(
         };
         return verdict(decision, Reason::ContradictoryIds);
     }
-    let proposed = deterministic(a, c, generic).unwrap_or_else(|| by_score(score, model));
+    let proposed =
+        deterministic(a, c, score, model, generic).unwrap_or_else(|| by_score(score, model));
     if proposed.decision != Decision::Link {
         return proposed;
     }
@@ -162,7 +166,13 @@ fn trusted(r: &Record) -> bool {
     r.resident_id.is_some() && matches!(r.id_status, IdStatus::Valid | IdStatus::Upgraded)
 }
 
-fn deterministic(a: &Record, c: &Comparison, generic: &GenericNumbers) -> Option<Verdict> {
+fn deterministic(
+    a: &Record,
+    c: &Comparison,
+    score: &Score,
+    model: &Model,
+    generic: &GenericNumbers,
+) -> Option<Verdict> {
     if c.birth != Some(BirthLevel::Exact) || c.sex != Some(SexLevel::Agree) {
         return None;
     }
@@ -173,8 +183,12 @@ fn deterministic(a: &Record, c: &Comparison, generic: &GenericNumbers) -> Option
     } else {
         return None;
     };
+    let names_disagree = matches!(c.name, Some(NameLevel::SameFamily | NameLevel::Different));
+    let outweighed = score.probability < model.thresholds.review;
     Some(if generic.contains(number) {
         verdict(Decision::Review, Reason::GenericNumber)
+    } else if names_disagree || outweighed {
+        verdict(Decision::Review, Reason::NumberContradicted)
     } else {
         verdict(Decision::Link, reason)
     })

@@ -6,7 +6,6 @@
 
 use crate::id::IdDiff;
 use crate::record::{Birth, IdStatus, Record};
-use std::collections::HashSet;
 use std::fmt;
 
 /// The compared fields, in the order of [`Comparison::levels`].
@@ -170,11 +169,23 @@ pub fn compare(a: &Record, b: &Record) -> Comparison {
 /// Character-bigram Jaccard similarity (single characters for one-character texts).
 pub fn bigram_jaccard(a: &str, b: &str) -> f64 {
     let (x, y) = (bigrams(a), bigrams(b));
-    let union = x.union(&y).count();
+    let (mut i, mut j, mut common) = (0, 0, 0);
+    while i < x.len() && j < y.len() {
+        match x[i].cmp(&y[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let union = x.len() + y.len() - common;
     if union == 0 {
         return 1.0;
     }
-    x.intersection(&y).count() as f64 / union as f64
+    common as f64 / union as f64
 }
 
 /// Whether two strings are at most one insertion, deletion or substitution apart.
@@ -204,9 +215,19 @@ const ADDRESS_OVERLAP: f64 = 0.8;
 const ADDRESS_SOME_OVERLAP: f64 = 0.5;
 const SIMILAR_NAME: f64 = 0.9;
 
+/// Whole names (family, space, given) close by Jaro-Winkler.
+fn similar(x: Parts, y: Parts) -> bool {
+    let whole = |p: Parts| -> Vec<char> { p.0.chars().chain([' ']).chain(p.1.chars()).collect() };
+    jaro_winkler_chars(&whole(x), &whole(y)) >= SIMILAR_NAME
+}
+
 /// Jaro-Winkler similarity (prefix scale 0.1, up to four characters).
 pub fn jaro_winkler(a: &str, b: &str) -> f64 {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    jaro_winkler_chars(&a, &b)
+}
+
+fn jaro_winkler_chars(a: &[char], b: &[char]) -> f64 {
     if a.is_empty() || b.is_empty() {
         return if a == b { 1.0 } else { 0.0 };
     }
@@ -233,7 +254,7 @@ pub fn jaro_winkler(a: &str, b: &str) -> f64 {
         .count() as f64
         / 2.0;
     let jaro = (m / a.len() as f64 + m / b.len() as f64 + (m - transpositions) / m) / 3.0;
-    let prefix = a.iter().zip(&b).take(4).take_while(|(x, y)| x == y).count() as f64;
+    let prefix = a.iter().zip(b).take(4).take_while(|(x, y)| x == y).count() as f64;
     jaro + prefix * 0.1 * (1.0 - jaro)
 }
 
@@ -270,9 +291,7 @@ fn name(a: &Record, b: &Record) -> Option<NameLevel> {
         NameLevel::Swapped
     } else if cc.is_some_and(one_char_off) || pp.is_some_and(one_edit) {
         NameLevel::OneCharOff
-    } else if pp.is_some_and(|(x, y)| {
-        jaro_winkler(&format!("{} {}", x.0, x.1), &format!("{} {}", y.0, y.1)) >= SIMILAR_NAME
-    }) {
+    } else if pp.is_some_and(|(x, y)| similar(x, y)) {
         NameLevel::Similar
     } else if cc.is_some_and(|(x, y)| x.0 == y.0) || pp.is_some_and(|(x, y)| x.0 == y.0) {
         NameLevel::SameFamily
@@ -358,12 +377,17 @@ fn address(a: &str, b: &str) -> AddressLevel {
     }
 }
 
-fn bigrams(s: &str) -> HashSet<(char, char)> {
+/// The distinct character bigrams of `s`, sorted.
+fn bigrams(s: &str) -> Vec<(char, char)> {
     let chars: Vec<char> = s.chars().collect();
-    if chars.len() == 1 {
-        return HashSet::from([(chars[0], '\0')]);
-    }
-    chars.windows(2).map(|w| (w[0], w[1])).collect()
+    let mut out: Vec<(char, char)> = if chars.len() == 1 {
+        vec![(chars[0], '\0')]
+    } else {
+        chars.windows(2).map(|w| (w[0], w[1])).collect()
+    };
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The master patient index, as pure functions: normalizing what hospitals register,
 //! comparing two registrations field by field, scoring the comparison (Fellegi–Sunter, with
 //! m estimated by EM and u by sampling), blocking, and grouping registrations into persons
-//! with guards against false merges. No I/O, no clock, no randomness of its own (sampling
+//! with guards against false merges. No I/O and no randomness of its own (sampling
 //! takes a seed): the service layer stores links and decides when to run.
 //!
 //! A false merge shows one person another's record: every rule here errs towards review.

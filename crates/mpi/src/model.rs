@@ -84,26 +84,31 @@ pub const U_FLOOR: f64 = 1e-7;
 impl Model {
     pub const VERSION: &str = "fs-1";
 
+    /// A model; its version names the method and a digest of the fitted parameters, so a
+    /// link's provenance says which fit made it.
     pub fn new(m: M, u: U, prior: f64) -> Model {
+        let prior = prior.clamp(1e-12, 1.0 - M_FLOOR);
+        let mut digest: u64 = 0xcbf2_9ce4_8422_2325;
+        let values = m.0.iter().chain(u.levels.0.iter()).flatten();
+        for v in values.chain([&u.address_given_phone, &prior]) {
+            for b in v.to_bits().to_le_bytes() {
+                digest = (digest ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
         Model {
             m,
             u,
-            prior: prior.clamp(1e-12, 1.0 - M_FLOOR),
-            version: Model::VERSION.to_string(),
+            prior,
+            version: format!("{}.{:08x}", Model::VERSION, digest as u32),
             thresholds: Thresholds::default(),
         }
     }
 
-    /// Scores a comparison of `a` and `b`, with term-frequency adjustment when `tf` is given.
-    pub fn weight(
-        &self,
-        c: &Comparison,
-        tf: Option<&TermFrequencies>,
-        a: &Record,
-        b: &Record,
-    ) -> Score {
+    /// Scores a comparison, with term-frequency adjustment when the two records' rarities
+    /// are given.
+    pub fn weight(&self, c: &Comparison, tf: Option<(&Rarity, &Rarity)>) -> Score {
         let mut total = log_odds(self.prior);
-        let mut parts = Vec::new();
+        let mut parts = Vec::with_capacity(Field::ALL.len());
         for field in Field::ALL {
             let Some(level) = c.level(field) else {
                 continue;
@@ -111,7 +116,7 @@ impl Model {
             let m = self.m.get(field, level);
             // Both sides carry the same value at an exact level; max keeps the weight symmetric.
             let u = self.u.conditional(c, field, level).unwrap_or_else(|| {
-                tf.and_then(|tf| Some(tf.u(field, level, a)?.max(tf.u(field, level, b)?)))
+                tf.and_then(|(a, b)| Some(a.u(field, level)?.max(b.u(field, level)?)))
                     .unwrap_or_else(|| self.u.get(field, level))
             });
             let w = (m / u.max(U_FLOOR)).log2();
@@ -122,6 +127,28 @@ impl Model {
             total,
             probability: probability(total),
             parts,
+        }
+    }
+}
+
+/// How common one record's values are: the term-frequency u an exact agreement on each
+/// would get. Looked up once per record, not once per pair.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Rarity {
+    pub name: Option<f64>,
+    pub pinyin: Option<f64>,
+    pub phone: Option<f64>,
+    pub address: Option<f64>,
+}
+
+impl Rarity {
+    fn u(&self, field: Field, level: usize) -> Option<f64> {
+        match (field, level) {
+            (Field::Name, l) if l == NameLevel::ExactChars as usize => self.name,
+            (Field::Name, l) if l == NameLevel::SamePinyin as usize => self.pinyin,
+            (Field::Phone, 0) => self.phone,
+            (Field::Address, 0) => self.address,
+            _ => None,
         }
     }
 }
@@ -213,23 +240,27 @@ impl TermFrequencies {
         self.families.get(family_py).copied().unwrap_or(0)
     }
 
-    /// The term-frequency u of an exact agreement at `level` on `a`'s value, if adjusted.
-    fn u(&self, field: Field, level: usize, a: &Record) -> Option<f64> {
-        let (table, value) = match (field, level) {
-            (Field::Name, l) if l == NameLevel::ExactChars as usize => {
-                (&self.names, full(a.family.as_deref(), a.given.as_deref())?)
-            }
-            (Field::Name, l) if l == NameLevel::SamePinyin as usize => (
-                &self.pinyin,
-                full(a.family_py.as_deref(), a.given_py.as_deref())?,
-            ),
-            (Field::Phone, 0) => (&self.phones, a.phone.clone()?),
-            (Field::Address, 0) => (&self.addresses, a.address.clone()?),
-            _ => return None,
-        };
+    /// How common `r`'s values are.
+    pub fn rarity(&self, r: &Record) -> Rarity {
         let people = f64::from(self.people.max(1));
-        let count = f64::from(table.get(&value).copied().unwrap_or(1).max(1));
-        Some(count / people)
+        let u = |table: &HashMap<String, u32>, value: Option<String>| {
+            let count = value
+                .and_then(|v| table.get(&v).copied())
+                .unwrap_or(1)
+                .max(1);
+            f64::from(count) / people
+        };
+        let chars = full(r.family.as_deref(), r.given.as_deref());
+        let pinyin = full(r.family_py.as_deref(), r.given_py.as_deref());
+        Rarity {
+            name: chars.is_some().then(|| u(&self.names, chars)),
+            pinyin: pinyin.is_some().then(|| u(&self.pinyin, pinyin)),
+            phone: r.phone.is_some().then(|| u(&self.phones, r.phone.clone())),
+            address: r
+                .address
+                .is_some()
+                .then(|| u(&self.addresses, r.address.clone())),
+        }
     }
 }
 
@@ -525,7 +556,8 @@ mod tests {
             .collect();
         let frequencies = TermFrequencies::new(&population);
         let c = compare::compare(&a, &b);
-        let score = model().weight(&c, tf.then_some(&frequencies), &a, &b);
+        let (ra, rb) = (frequencies.rarity(&a), frequencies.rarity(&b));
+        let score = model().weight(&c, tf.then_some((&ra, &rb)));
         expect.assert_eq(&score.to_string());
     }
 

@@ -7,7 +7,7 @@
 use crate::block::{self, BlockIndex, Candidates};
 use crate::cluster::{self, Clusters, Decision, GenericNumbers, Scored, Verdict};
 use crate::compare::{self, Comparison};
-use crate::model::{self, Model, Score, TermFrequencies};
+use crate::model::{self, Model, Rarity, Score, TermFrequencies};
 use crate::record::Record;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -44,8 +44,19 @@ pub struct Fitted {
 impl Fitted {
     /// Scores and decides one pair.
     pub fn judge(&self, a: &Record, b: &Record) -> (Comparison, Score, Verdict) {
+        self.judge_with(a, &self.tf.rarity(a), b, &self.tf.rarity(b))
+    }
+
+    /// [`Fitted::judge`] with the records' rarities already looked up.
+    pub fn judge_with(
+        &self,
+        a: &Record,
+        ra: &Rarity,
+        b: &Record,
+        rb: &Rarity,
+    ) -> (Comparison, Score, Verdict) {
         let c = compare::compare(a, b);
-        let score = self.model.weight(&c, Some(&self.tf), a, b);
+        let score = self.model.weight(&c, Some((ra, rb)));
         let verdict = cluster::decide(a, b, &c, &score, &self.model, &self.generic);
         (c, score, verdict)
     }
@@ -55,7 +66,10 @@ impl Fitted {
 pub struct Batch {
     pub fitted: Fitted,
     pub candidates: Candidates,
+    /// The candidate pairs decided Link or Review (NoLink pairs are only counted: at a
+    /// million registrations they are tens of millions).
     pub scored: Vec<Scored>,
+    pub no_link: usize,
     pub clusters: Clusters,
     pub timings: Vec<(&'static str, Duration)>,
 }
@@ -74,11 +88,9 @@ pub fn link_all(records: &[Record], settings: &Settings) -> Batch {
     lap("frequencies and u", &mut timings);
     let candidates = block::candidate_pairs(records, settings.max_block);
     lap("blocking", &mut timings);
-    let comparisons: Vec<Comparison> = candidates
-        .pairs
-        .iter()
-        .map(|&(a, b)| compare::compare(&records[a as usize], &records[b as usize]))
-        .collect();
+    let comparisons: Vec<Comparison> = parallel(&candidates.pairs, |&(a, b)| {
+        compare::compare(&records[a as usize], &records[b as usize])
+    });
     lap("comparing", &mut timings);
     let (m, prior) = model::train(&comparisons, &u, settings.em_iterations);
     let prior = model::prior_over_all_pairs(prior, comparisons.len(), records.len());
@@ -88,24 +100,31 @@ pub fn link_all(records: &[Record], settings: &Settings) -> Batch {
         generic,
     };
     lap("EM", &mut timings);
-    let scored: Vec<Scored> = candidates
-        .pairs
-        .iter()
-        .zip(comparisons)
-        .map(|(&(a, b), comparison)| {
-            let (x, y) = (&records[a as usize], &records[b as usize]);
-            let score = fitted.model.weight(&comparison, Some(&fitted.tf), x, y);
-            let verdict =
-                cluster::decide(x, y, &comparison, &score, &fitted.model, &fitted.generic);
-            Scored {
-                a,
-                b,
-                comparison,
-                score,
-                verdict,
-            }
-        })
-        .collect();
+    let rarity: Vec<Rarity> = records.iter().map(|r| fitted.tf.rarity(r)).collect();
+    let work: Vec<((u32, u32), Comparison)> =
+        candidates.pairs.iter().copied().zip(comparisons).collect();
+    let scored: Vec<Vec<Scored>> = parallel_chunks(&work, |chunk| {
+        chunk
+            .iter()
+            .filter_map(|&((a, b), comparison)| {
+                let (x, y) = (&records[a as usize], &records[b as usize]);
+                let tf = (&rarity[a as usize], &rarity[b as usize]);
+                let score = fitted.model.weight(&comparison, Some(tf));
+                let verdict =
+                    cluster::decide(x, y, &comparison, &score, &fitted.model, &fitted.generic);
+                (verdict.decision != Decision::NoLink).then_some(Scored {
+                    a,
+                    b,
+                    comparison,
+                    score,
+                    verdict,
+                })
+            })
+            .collect()
+    });
+    let scored: Vec<Scored> = scored.into_iter().flatten().collect();
+    let no_link = work.len() - scored.len();
+    drop(work);
     lap("scoring and deciding", &mut timings);
     let clusters = cluster::link(records, &scored);
     lap("clustering", &mut timings);
@@ -113,9 +132,37 @@ pub fn link_all(records: &[Record], settings: &Settings) -> Batch {
         fitted,
         candidates,
         scored,
+        no_link,
         clusters,
         timings,
     }
+}
+
+/// `f` over `items` on every core, results in order (so deterministic).
+fn parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    parallel_chunks(items, |chunk| chunk.iter().map(&f).collect::<Vec<R>>())
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// `f` over one chunk of `items` per core, the chunks' results in order.
+fn parallel_chunks<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads == 1 || items.len() < 10_000 {
+        return vec![f(items)];
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(items.len().div_ceil(threads))
+            .map(|chunk| scope.spawn(move || f(chunk)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a worker panicked"))
+            .collect()
+    })
 }
 
 /// One registration an incoming one was compared with.
@@ -131,6 +178,7 @@ pub struct Match {
 pub struct Index {
     pub fitted: Fitted,
     records: Vec<Record>,
+    rarity: Vec<Rarity>,
     blocks: BlockIndex,
     by_key: HashMap<String, u32>,
 }
@@ -140,6 +188,7 @@ impl Index {
         Index {
             fitted,
             records: Vec::new(),
+            rarity: Vec::new(),
             blocks: BlockIndex::new(max_block),
             by_key: HashMap::new(),
         }
@@ -168,6 +217,7 @@ impl Index {
         let i = match self.by_key.get(&r.key) {
             Some(&i) => {
                 self.blocks.insert(i, &r);
+                self.rarity[i as usize] = self.fitted.tf.rarity(&r);
                 self.records[i as usize] = r;
                 i
             }
@@ -175,6 +225,7 @@ impl Index {
                 let i = self.records.len() as u32;
                 self.blocks.insert(i, &r);
                 self.by_key.insert(r.key.clone(), i);
+                self.rarity.push(self.fitted.tf.rarity(&r));
                 self.records.push(r);
                 i
             }
@@ -185,13 +236,19 @@ impl Index {
     /// The indexed registrations sharing a blocking key with `r` that are not NoLink,
     /// best first (never `r` itself, by key).
     pub fn matches(&self, r: &Record) -> Vec<Match> {
+        let rarity = self.fitted.tf.rarity(r);
         let mut out: Vec<Match> = self
             .blocks
             .candidates(r)
             .into_iter()
             .filter(|&i| self.records[i as usize].key != r.key)
             .filter_map(|i| {
-                let (comparison, score, verdict) = self.fitted.judge(r, &self.records[i as usize]);
+                let (comparison, score, verdict) = self.fitted.judge_with(
+                    r,
+                    &rarity,
+                    &self.records[i as usize],
+                    &self.rarity[i as usize],
+                );
                 (verdict.decision != Decision::NoLink).then_some(Match {
                     record: i,
                     comparison,

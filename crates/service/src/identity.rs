@@ -30,6 +30,19 @@ struct State {
     registry: Registry,
 }
 
+/// What a batch re-link found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Relinked {
+    pub registrations: usize,
+    pub persons: usize,
+    /// The new fit's version.
+    pub model: String,
+    /// Pairs where the new fit and the persons disagree.
+    pub disagreements: usize,
+    /// Review tasks created for them (pairs already asked about are not asked again).
+    pub new_tasks: usize,
+}
+
 /// One candidate `$match` found.
 #[derive(Debug, Clone)]
 pub struct Candidate {
@@ -241,6 +254,97 @@ impl Service {
             .ok_or_else(|| Error::Internal("the person just stored is missing".into()))
     }
 
+    /// The batch re-link after a model change: refits the model on every registration,
+    /// relinks them all, and asks for review wherever the new fit disagrees with the
+    /// persons as they are (a link across two persons, or an automatic link the new fit no
+    /// longer makes). It changes no person by itself: decisions stay with people. From then
+    /// on new registrations are matched with the new fit.
+    pub fn relink(&self) -> Result<Relinked, Error> {
+        let records: Vec<Record> = self
+            .all("Patient")?
+            .iter()
+            .filter_map(Record::from_patient)
+            .collect();
+        let settings = Settings::default();
+        let batch = pipeline::link_all(&records, &settings);
+        let mut guard = self.identity()?;
+        let state = guard.as_mut().expect("built by identity()");
+        let person = |key: &str| state.registry.person_of(key).map(|p| p.id.clone());
+        let mut entries = Vec::new();
+        let mut disagreements = 0;
+        let mut supported: std::collections::HashSet<&str> = Default::default();
+        for s in &batch.scored {
+            let (a, b) = (&records[s.a as usize].key, &records[s.b as usize].key);
+            if s.verdict.decision != Decision::Link {
+                continue;
+            }
+            if person(a) == person(b) {
+                supported.insert(a);
+                supported.insert(b);
+                continue;
+            }
+            disagreements += 1;
+            let m = Match {
+                record: s.b,
+                comparison: s.comparison,
+                score: s.score.clone(),
+                verdict: s.verdict,
+            };
+            entries.push(create(review_task(a, b, &m)));
+        }
+        // Automatic links the new fit does not make with anyone of the person.
+        for r in &records {
+            let Some(p) = state.registry.person_of(&r.key) else {
+                continue;
+            };
+            let automatic = p
+                .links
+                .iter()
+                .any(|l| l.patient == r.key && l.method == Method::Auto && l.score.is_some());
+            if automatic && p.links.len() > 1 && !supported.contains(r.key.as_str()) {
+                disagreements += 1;
+                let first = &p.links[0].patient;
+                let other = if first == &r.key {
+                    &p.links[1].patient
+                } else {
+                    first
+                };
+                if let (Some(i), Some(j)) =
+                    (state.index.position(&r.key), state.index.position(other))
+                {
+                    let (comparison, score, verdict) = batch
+                        .fitted
+                        .judge(state.index.record(i), state.index.record(j));
+                    let m = Match {
+                        record: j,
+                        comparison,
+                        score,
+                        verdict,
+                    };
+                    entries.push(create(review_task(&r.key, other, &m)));
+                }
+            }
+        }
+        let mut index = Index::new(batch.fitted, settings.max_block);
+        for r in records {
+            let _ = index.upsert(r);
+        }
+        let model = index.fitted.model.version.clone();
+        state.index = index;
+        let tasks = entries.len();
+        let persons = state.registry.len();
+        let registrations = state.index.len();
+        drop(guard);
+        let written = self.write_all(entries)?;
+        Ok(Relinked {
+            registrations,
+            persons,
+            model,
+            disagreements,
+            new_tasks: written.min(tasks),
+        })
+    }
+
     /// Keeps the index current with committed writes: each new or changed Patient is matched
     /// and assigned; the Persons and review Tasks that follow are stored.
     pub(crate) fn observe(&self, written: &[&Stored]) {
@@ -306,27 +410,23 @@ impl Service {
                 .is_some_and(|p| assigned.also.contains(p));
             let review = m.verdict.decision == Decision::Review || bridge;
             if review && other_person != person {
-                entries.push(Entry {
-                    full_url: None,
-                    op: WriteOp::Create {
-                        resource: review_task(&key, &other, m),
-                        if_none_exist: None,
-                    },
-                });
+                entries.push(create(review_task(&key, &other, m)));
             }
         }
         entries
     }
 
     /// Stores follow-up writes, skipping review tasks that already exist (decided or not).
-    fn write_all(&self, entries: Vec<Entry>) -> Result<(), Error> {
+    fn write_all(&self, entries: Vec<Entry>) -> Result<usize, Error> {
         let mut kept = Vec::with_capacity(entries.len());
+        let mut created = 0;
         for e in entries {
             if let WriteOp::Create { resource, .. } = &e.op {
                 let id = resource["id"].as_str().unwrap_or_default();
                 if self.store.read("Task", id)?.is_some() {
                     continue;
                 }
+                created += 1;
                 kept.push(put(resource.clone()));
             } else {
                 kept.push(e);
@@ -356,7 +456,7 @@ impl Service {
         for chunk in kept.chunks(PAGE) {
             self.store.transact(chunk.to_vec())?;
         }
-        Ok(())
+        Ok(created)
     }
 
     /// The index and registry, built from the store the first time.
@@ -557,6 +657,17 @@ fn review_task(a: &str, b: &str, m: &Match) -> Value {
             {"type": {"text": "explanation"}, "valueString": m.score.to_string()}
         ]
     })
+}
+
+/// A review task to write unless one for the same pair exists (see `write_all`).
+fn create(resource: Value) -> Entry {
+    Entry {
+        full_url: None,
+        op: WriteOp::Create {
+            resource,
+            if_none_exist: None,
+        },
+    }
 }
 
 fn put(resource: Value) -> Entry {

@@ -10,7 +10,7 @@ mod error;
 mod identity;
 
 pub use error::{Description, Error, all_codes};
-pub use identity::Candidate;
+pub use identity::{Candidate, Relinked};
 pub use store::{HistoryScope, Stats, Stored};
 
 use fhir::search::{SearchQuery, parse_query};

@@ -513,3 +513,37 @@ fn unsure_pairs_wait_in_the_review_queue() {
         assert!(explanation.contains("(p="), "{explanation}");
     }
 }
+
+#[test]
+fn a_relink_asks_where_the_new_fit_disagrees_and_changes_no_person() {
+    let (s, regs) = registered(100);
+    let system = synth::hospitals::hospital(regs[0].hospital)
+        .expect("hospital")
+        .mrn_system();
+    pix_ids(&s, &format!("{system}|{}", regs[0].mrn)).expect("registered");
+    let first = s.relink().expect("relink");
+    assert_eq!(first.registrations, regs.len());
+    // A person decides a registration is someone else; the new fit still links it.
+    let r = regs
+        .iter()
+        .find(|r| r.noise.is_empty() && regs.iter().filter(|o| o.person == r.person).count() >= 2)
+        .expect("a clean registration of someone registered twice");
+    let key = format!("Patient/{}", r.patient["id"].as_str().expect("id"));
+    let own = s
+        .unlink_patient(&Caller::Client, &params(&[("patient", &key)]))
+        .expect("unlink")
+        .id;
+    let again = s.relink().expect("relink");
+    assert!(
+        again.disagreements > first.disagreements,
+        "{again:?} after {first:?}"
+    );
+    assert!(again.new_tasks >= 1, "{again:?}");
+    assert_eq!(
+        person_of(&s, &key)["id"],
+        own.as_str(),
+        "the decision stands"
+    );
+    // Asking again asks nothing new.
+    assert_eq!(s.relink().expect("relink").new_tasks, 0);
+}

@@ -24,4 +24,6 @@ pub mod rng;
 
 pub use config::{Config, Rates};
 pub use date::Date;
-pub use region::{Output, Registered, Sink, header, household, households, registrations};
+pub use region::{
+    Output, Registered, Sink, header, household, household_registrations, households, registrations,
+};

@@ -408,32 +408,43 @@ pub struct Registered {
 /// Every registration of the region, household by household, with the truth beside it: the
 /// labelled data the patient index is tested and measured on.
 pub fn registrations(config: &Config) -> impl Iterator<Item = Registered> + '_ {
+    households(config).flat_map(move |(h, first, plan, take)| {
+        household_registrations(config, h, &plan, first, take)
+    })
+}
+
+/// The registrations of one household (see [`households`]), with their truth.
+pub fn household_registrations(
+    config: &Config,
+    h: u64,
+    plan: &Plan,
+    first: u64,
+    take: usize,
+) -> Vec<Registered> {
     let mut ndjson = config.clone();
     ndjson.format = Some(Format::Ndjson);
-    households(config).flat_map(move |(h, first, plan, take)| {
-        let out = household(&ndjson, h, &plan, first, take);
-        let mut patients: Vec<serde_json::Value> = Vec::new();
-        let mut truth: Vec<serde_json::Value> = Vec::new();
-        for (sink, line) in out.lines {
-            match sink {
-                Sink::Ndjson(_, "Patient") => patients.extend(serde_json::from_slice(&line).ok()),
-                Sink::Registrations => truth.extend(serde_json::from_slice(&line).ok()),
-                _ => {}
-            }
+    let out = household(&ndjson, h, plan, first, take);
+    let mut patients: Vec<serde_json::Value> = Vec::new();
+    let mut truth: Vec<serde_json::Value> = Vec::new();
+    for (sink, line) in out.lines {
+        match sink {
+            Sink::Ndjson(_, "Patient") => patients.extend(serde_json::from_slice(&line).ok()),
+            Sink::Registrations => truth.extend(serde_json::from_slice(&line).ok()),
+            _ => {}
         }
-        let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
-        patients
-            .into_iter()
-            .filter_map(|patient| {
-                let t = truth.iter().find(|t| t["patient"] == patient["id"])?;
-                Some(Registered {
-                    person: text(&t["person"]),
-                    hospital: crate::hospitals::hospital(t["hospital"].as_str()?)?.id,
-                    mrn: text(&t["mrn"]),
-                    noise: t["noise"].as_array()?.iter().map(text).collect(),
-                    patient,
-                })
+    }
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    patients
+        .into_iter()
+        .filter_map(|patient| {
+            let t = truth.iter().find(|t| t["patient"] == patient["id"])?;
+            Some(Registered {
+                person: text(&t["person"]),
+                hospital: crate::hospitals::hospital(t["hospital"].as_str()?)?.id,
+                mrn: text(&t["mrn"]),
+                noise: t["noise"].as_array()?.iter().map(text).collect(),
+                patient,
             })
-            .collect::<Vec<_>>()
-    })
+        })
+        .collect()
 }

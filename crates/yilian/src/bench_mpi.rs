@@ -241,14 +241,43 @@ fn synthetic(args: &Args) -> anyhow::Result<DataSet> {
     })
 }
 
-/// Up to `limit` registrations of the region, normalized, and each one's person.
+/// Up to `limit` registrations of the region, normalized, and each one's person: generated
+/// on every core, in household order.
 fn registrations(config: &Config, limit: usize) -> (Vec<Record>, Vec<u32>) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (mut records, mut truth) = (Vec::new(), Vec::new());
     let mut persons: HashMap<String, u32> = HashMap::new();
-    for reg in synth::registrations(config).take(limit) {
-        if let Some(r) = Record::from_patient(&reg.patient) {
+    let mut households = synth::households(config).peekable();
+    while records.len() < limit && households.peek().is_some() {
+        let batch: Vec<_> = households.by_ref().take(threads * 256).collect();
+        let chunks: Vec<Vec<(Record, String)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = batch
+                .chunks(batch.len().div_ceil(threads).max(1))
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        chunk
+                            .iter()
+                            .flat_map(|(h, first, plan, take)| {
+                                synth::household_registrations(config, *h, plan, *first, *take)
+                            })
+                            .filter_map(|reg| {
+                                Some((Record::from_patient(&reg.patient)?, reg.person))
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        for (r, person) in chunks.into_iter().flatten() {
+            if records.len() >= limit {
+                break;
+            }
             let next = persons.len() as u32;
-            truth.push(*persons.entry(reg.person).or_insert(next));
+            truth.push(*persons.entry(person).or_insert(next));
             records.push(r);
         }
     }

@@ -58,6 +58,9 @@ enum Command {
     Import(import::Args),
     /// Measure ingest, reads, searches, disk and memory on generated data.
     Bench(bench::Args),
+    /// Refit the patient index on every registration and queue for review wherever the new
+    /// fit disagrees with the persons as they are (the batch re-link after a model change).
+    Relink(StoreArgs),
     /// Train the dictionary stored bodies are compressed with (a developer tool).
     #[command(hide = true)]
     Dictionary(dictionary::Args),
@@ -84,8 +87,26 @@ fn main() -> anyhow::Result<()> {
         Command::Synth(a) => region::run(a),
         Command::Import(a) => import::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Relink(a) => relink(&a),
         Command::Dictionary(a) => dictionary::run(a),
     }
+}
+
+fn relink(args: &StoreArgs) -> anyhow::Result<()> {
+    let service = open_service(args)?;
+    let started = std::time::Instant::now();
+    let r = service.relink()?;
+    println!(
+        "Relinked {} registrations ({} persons) with model {} in {:.1}s: {} disagreements with the persons as they are, {} new review tasks.",
+        r.registrations,
+        r.persons,
+        r.model,
+        started.elapsed().as_secs_f64(),
+        r.disagreements,
+        r.new_tasks
+    );
+    service.close()?;
+    Ok(())
 }
 
 /// Opens the store the arguments name, behind the service layer.

@@ -1,5 +1,5 @@
-//! The master patient index on the synthetic region: every registration of about 3,000
-//! people across the thirty hospitals, with the generator's noise (homophones, pinyin-only
+//! The master patient index on the synthetic region: every registration of 20,000 people
+//! (`MPI_PATIENTS` sets another number) across the thirty hospitals, with the generator's noise (homophones, pinyin-only
 //! and traditional names, mistyped and 15-digit IDs, swapped dates, family phones, twins,
 //! newborn placeholders), run through the whole pipeline and measured against the ground
 //! truth. The targets are asserts: a false merge is the failure that matters most.
@@ -27,7 +27,11 @@ const SEED: u64 = 2026;
 #[test]
 fn the_synthetic_region_is_linked_precisely_and_completely() {
     let start = Instant::now();
-    let region = region(SEED, 3000);
+    let patients = std::env::var("MPI_PATIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let region = region(SEED, patients);
     let generated = start.elapsed();
     let run = pipeline::link_all(
         &region.records,
@@ -40,7 +44,7 @@ fn the_synthetic_region_is_linked_precisely_and_completely() {
     print(&region, &run, &report, generated);
 
     assert!(
-        region.records.len() > 8000,
+        region.records.len() > 2 * patients as usize,
         "{} records",
         region.records.len()
     );
@@ -166,4 +170,25 @@ fn print(region: &Region, run: &Batch, report: &Report, generated: Duration) {
             s.verdict.decision, s.verdict.reason, s.comparison, s.score
         );
     }
+}
+
+/// Two people with one resident ID (a duplicated number, 重号, as the generator sometimes
+/// draws): the deterministic tier must not link them on the number alone.
+#[test]
+fn a_shared_number_never_links_people_whose_names_disagree() {
+    let region = region(SEED, 300);
+    let fitted = pipeline::link_all(&region.records, &Settings::default()).fitted;
+    let first17 = "11010519800503123";
+    let id = format!("{first17}{}", mpi::id::check_char(first17.as_bytes()));
+    let person = |spec: &str| {
+        let mut p: serde_json::Value = serde_json::json!({"resourceType": "Patient", "id": spec,
+            "identifier": [{"system": "urn:oid:2.16.156.10011.1.3", "value": id}],
+            "gender": "male", "birthDate": "1980-05-03"});
+        p["name"] = serde_json::json!([{"text": spec}]);
+        Record::from_patient(&p).expect("a Patient")
+    };
+    let (_, _, same) = fitted.judge(&person("张伟"), &person("張偉"));
+    let (_, _, other) = fitted.judge(&person("张伟"), &person("李娜"));
+    expect_test::expect!["Verdict { decision: Link, reason: SameResidentId } Verdict { decision: Review, reason: NumberContradicted }"]
+        .assert_eq(&format!("{same:?} {other:?}"));
 }
