@@ -229,8 +229,9 @@ fn possible_twins(a: &Record, b: &Record, c: &Comparison) -> bool {
     );
     let same_name = matches!(c.name, Some(NameLevel::ExactChars | NameLevel::SamePinyin));
     let multiple = (a.multiple_birth || b.multiple_birth) && !same_name;
-    // Twins never share a resident ID: the same trusted ID on both sides rules them out.
-    let same_id = c.resident_id == Some(IdLevel::Exact);
+    // Twins never share a resident ID, and theirs differ in the sequence digits and the
+    // check digit: the same ID, or one a typing error away, rules them out.
+    let same_id = matches!(c.resident_id, Some(IdLevel::Exact | IdLevel::Typo));
     c.birth == Some(BirthLevel::Exact) && household && (given_differs || multiple) && !same_id
 }
 

@@ -73,6 +73,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let batch = pipeline::link_all(&set.records, &Settings::default());
         let secs = start.elapsed().as_secs_f64();
         let report = evaluate(set, &batch);
+        if std::env::var_os("YILIAN_MPI_DEBUG").is_some() {
+            for (a, b, score) in batch.clusters.review.iter().take(12) {
+                println!(
+                    "review {} {}: {score}",
+                    set.records[*a as usize].key, set.records[*b as usize].key
+                );
+            }
+        }
         row(set.name, "yilian", set.records.len(), &report, secs);
         match splink(&args, &script, set) {
             Ok(v) => splink_row(set.name, &v),
