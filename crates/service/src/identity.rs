@@ -260,11 +260,7 @@ impl Service {
     /// longer makes). It changes no person by itself: decisions stay with people. From then
     /// on new registrations are matched with the new fit.
     pub fn relink(&self) -> Result<Relinked, Error> {
-        let records: Vec<Record> = self
-            .all("Patient")?
-            .iter()
-            .filter_map(Record::from_patient)
-            .collect();
+        let records: Vec<Record> = self.all("Patient", Record::from_patient)?;
         let settings = Settings::default();
         let batch = pipeline::link_all(&records, &settings);
         let mut guard = self.identity()?;
@@ -360,7 +356,7 @@ impl Service {
         let Some(state) = guard.as_mut() else {
             return;
         };
-        let mut entries = Vec::new();
+        let (mut tasks, mut changed) = (Vec::new(), Default::default());
         for s in written
             .iter()
             .filter(|s| s.resource_type == "Patient" && !s.deleted)
@@ -369,16 +365,24 @@ impl Service {
                 .ok()
                 .and_then(|v| Record::from_patient(&v))
             {
-                entries.extend(self.register(state, r));
+                tasks.extend(self.register(state, r, &mut changed));
             }
         }
-        if let Err(e) = self.write_all(entries) {
+        if let Err(e) = self.write_all(persons_and(&state.registry, &changed, tasks)) {
             tracing::error!(error = %e, "storing persons after a Patient write failed; they are rebuilt on restart");
         }
     }
 
     /// Indexes one registration and assigns it to a person: the writes that follow.
-    fn register(&self, state: &mut State, r: Record) -> Vec<Entry> {
+    /// Indexes one registration and assigns it to a person. The persons it changed are added
+    /// to `changed` (stored once per batch, however often they changed); the review tasks
+    /// it raises are returned.
+    fn register(
+        &self,
+        state: &mut State,
+        r: Record,
+        changed: &mut std::collections::BTreeSet<String>,
+    ) -> Vec<Entry> {
         let key = r.key.clone();
         let (_, matches) = state.index.upsert(r);
         let links: Vec<(String, f64)> = matches
@@ -392,15 +396,12 @@ impl Service {
             })
             .collect();
         let model = state.index.fitted.model.version.clone();
-        let mut changed = Vec::new();
+        let mut touched = Vec::new();
         let assigned = state
             .registry
-            .assign(&key, &links, &model, new_person_id, &mut changed);
-        let mut entries: Vec<Entry> = changed
-            .iter()
-            .filter_map(|id| state.registry.person(id))
-            .map(|p| put(person_resource(p)))
-            .collect();
+            .assign(&key, &links, &model, new_person_id, &mut touched);
+        changed.extend(touched);
+        let mut entries = Vec::new();
         let person = state.registry.person_of(&key).map(|p| p.id.clone());
         for m in &matches {
             let other = state.index.record(m.record).key.clone();
@@ -463,27 +464,19 @@ impl Service {
     fn identity(&self) -> Result<MutexGuard<'_, Option<State>>, Error> {
         let mut guard = self.identity.state.lock().map_err(|_| Error::Unavailable)?;
         if guard.is_none() {
-            let persons: Vec<Person> = self
-                .all("Person")?
-                .iter()
-                .filter_map(person_from_resource)
-                .collect();
-            let records: Vec<Record> = self
-                .all("Patient")?
-                .iter()
-                .filter_map(Record::from_patient)
-                .collect();
+            let persons: Vec<Person> = self.all("Person", person_from_resource)?;
+            let records: Vec<Record> = self.all("Patient", Record::from_patient)?;
             let settings = Settings::default();
             let batch = pipeline::link_all(&records, &settings);
             let mut state = State {
                 index: Index::new(batch.fitted, settings.max_block),
                 registry: Registry::from_persons(persons),
             };
-            let mut entries = Vec::new();
+            let (mut tasks, mut changed) = (Vec::new(), Default::default());
             for r in records {
-                entries.extend(self.register(&mut state, r));
+                tasks.extend(self.register(&mut state, r, &mut changed));
             }
-            self.write_all(entries)?;
+            self.write_all(persons_and(&state.registry, &changed, tasks))?;
             tracing::info!(
                 registrations = state.index.len(),
                 persons = state.registry.len(),
@@ -494,8 +487,13 @@ impl Service {
         Ok(guard)
     }
 
-    /// Every current resource of a type, as JSON.
-    fn all(&self, resource_type: &str) -> Result<Vec<Value>, Error> {
+    /// Every current resource of a type, each turned into what `f` keeps of it (a page at a
+    /// time: a million Patients as JSON would not fit beside the index).
+    fn all<T>(
+        &self,
+        resource_type: &str,
+        f: impl Fn(&Value) -> Option<T>,
+    ) -> Result<Vec<T>, Error> {
         let pairs = vec![("_count".to_string(), PAGE.to_string())];
         let mut query =
             fhir::search::parse_query(resource_type, &pairs, false).map_err(Error::BadSearch)?;
@@ -506,7 +504,8 @@ impl Service {
                 page.matches
                     .iter()
                     .filter(|s| !s.deleted)
-                    .filter_map(|s| serde_json::from_slice::<Value>(&s.body).ok()),
+                    .filter_map(|s| serde_json::from_slice::<Value>(&s.body).ok())
+                    .filter_map(|v| f(&v)),
             );
             match page.next {
                 Some(next) => query.page = Some(next),
@@ -657,6 +656,20 @@ fn review_task(a: &str, b: &str, m: &Match) -> Value {
             {"type": {"text": "explanation"}, "valueString": m.score.to_string()}
         ]
     })
+}
+
+/// The changed persons as Person writes, then `tasks`.
+fn persons_and(
+    registry: &Registry,
+    changed: &std::collections::BTreeSet<String>,
+    tasks: Vec<Entry>,
+) -> Vec<Entry> {
+    changed
+        .iter()
+        .filter_map(|id| registry.person(id))
+        .map(|p| put(person_resource(p)))
+        .chain(tasks)
+        .collect()
 }
 
 /// A review task to write unless one for the same pair exists (see `write_all`).

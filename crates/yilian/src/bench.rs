@@ -256,14 +256,7 @@ fn ingest(service: &Service, patients: u64) -> anyhow::Result<(usize, f64, Vec<S
 fn measure(service: &Service, patients: &[String], requests: usize) -> anyhow::Result<()> {
     let rt = crate::serve::runtime()?;
     rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let app = http_api::router(http_api::AppState {
-            service: service.clone(),
-            base_url: None,
-            max_body_bytes: 1 << 20,
-        });
-        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let (addr, server) = serve_locally(service).await?;
         let patients = Arc::new(patients.to_vec());
         for clients in [1usize, 16] {
             let p = patients.clone();
@@ -287,6 +280,26 @@ fn measure(service: &Service, patients: &[String], requests: usize) -> anyhow::R
         server.abort();
         anyhow::Ok(())
     })
+}
+
+/// The API on an ephemeral local port, for measuring over a real socket.
+pub async fn serve_locally(
+    service: &Service,
+) -> anyhow::Result<(
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = http_api::router(http_api::AppState {
+        service: service.clone(),
+        base_url: None,
+        max_body_bytes: 1 << 20,
+    });
+    Ok((
+        addr,
+        tokio::spawn(async move { axum::serve(listener, app).await }),
+    ))
 }
 
 struct Figures {
