@@ -7,7 +7,7 @@
 use crate::block::{self, BlockIndex, Candidates};
 use crate::cluster::{self, Clusters, Decision, GenericNumbers, Scored, Verdict};
 use crate::compare::{self, Comparison};
-use crate::model::{self, Model, Rarity, Score, TermFrequencies};
+use crate::model::{self, Model, Rarity, Score, TermFrequencies, Thresholds};
 use crate::record::Record;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -20,6 +20,8 @@ pub struct Settings {
     /// Blocks larger than this are not expanded (a generic phone, a very common name).
     pub max_block: usize,
     pub em_iterations: usize,
+    /// The operating point: auto-link and review thresholds on the match probability.
+    pub thresholds: Thresholds,
 }
 
 impl Default for Settings {
@@ -29,6 +31,7 @@ impl Default for Settings {
             u_samples: 200_000,
             max_block: 1000,
             em_iterations: 50,
+            thresholds: Thresholds::default(),
         }
     }
 }
@@ -94,11 +97,9 @@ pub fn link_all(records: &[Record], settings: &Settings) -> Batch {
     lap("comparing", &mut timings);
     let (m, prior) = model::train(&comparisons, &u, settings.em_iterations);
     let prior = model::prior_over_all_pairs(prior, comparisons.len(), records.len());
-    let fitted = Fitted {
-        model: Model::new(m, u, prior),
-        tf,
-        generic,
-    };
+    let mut model = Model::new(m, u, prior);
+    model.thresholds = settings.thresholds;
+    let fitted = Fitted { model, tf, generic };
     lap("EM", &mut timings);
     let rarity: Vec<Rarity> = records.iter().map(|r| fitted.tf.rarity(r)).collect();
     let work: Vec<((u32, u32), Comparison)> =

@@ -26,6 +26,10 @@ pub struct Args {
     /// (the targets are stated for 1,000,000).
     #[arg(long, default_value_t = 0)]
     pub scale: usize,
+    /// The auto-link threshold on the match probability (below it, down to 0.5, pairs go to
+    /// review).
+    #[arg(long, default_value_t = 0.999)]
+    pub link_at: f64,
     /// Also time `$match` over HTTP against this many Patients in a fresh embedded store.
     #[arg(long, default_value_t = 0)]
     pub serve: usize,
@@ -73,7 +77,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     for set in &sets {
         let start = Instant::now();
-        let batch = pipeline::link_all(&set.records, &Settings::default());
+        let settings = Settings {
+            thresholds: mpi::model::Thresholds {
+                link: args.link_at,
+                ..Default::default()
+            },
+            ..Settings::default()
+        };
+        let batch = pipeline::link_all(&set.records, &settings);
         let secs = start.elapsed().as_secs_f64();
         let report = evaluate(set, &batch);
         if std::env::var_os("YILIAN_MPI_DEBUG").is_some() {
