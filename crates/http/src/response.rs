@@ -127,15 +127,15 @@ pub fn resource(status: StatusCode, s: &Stored, location: Option<String>, ret: R
     r
 }
 
-/// A Bundle around stored resources. `entries` pairs each resource with its search mode
-/// (`match`, `include`) or, for history, `None`.
+/// A Bundle around stored resources. `entries` pairs each resource with its `search`
+/// element (see [`search`]) or, for history, `None`.
 pub struct BundleParts<'a> {
     pub kind: &'a str,
     pub base: &'a str,
     pub total: Option<u64>,
     pub self_link: String,
     pub next_link: Option<String>,
-    pub entries: Vec<(&'a Stored, Option<&'static str>)>,
+    pub entries: Vec<(&'a Stored, Option<Value>)>,
     pub outcome: Option<Value>,
 }
 
@@ -181,10 +181,9 @@ pub fn bundle(parts: BundleParts<'_>) -> Response {
             out.extend_from_slice(&s.body);
         }
         match mode {
-            Some(mode) => {
-                out.extend_from_slice(br#","search":{"mode":"#);
-                push_json(&mut out, &json!(mode));
-                out.push(b'}');
+            Some(search) => {
+                out.extend_from_slice(br#","search":"#);
+                push_json(&mut out, &search);
             }
             None => {
                 let method = if s.deleted {
@@ -253,28 +252,22 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// The searchset Bundle of `Patient/$match` (IHE PDQm ITI-119): each candidate with its
-/// score, its match grade, and which fields agreed with what weight.
-pub fn match_bundle(base: &str, found: &[service::Candidate]) -> Value {
-    let entries: Vec<Value> = found
-        .iter()
-        .map(|c| {
-            let resource: Value = serde_json::from_slice(&c.patient.body).unwrap_or(Value::Null);
-            json!({
-                "fullUrl": format!("{base}/Patient/{}", c.patient.id),
-                "resource": resource,
-                "search": {
-                    "extension": [
-                        {"url": "http://hl7.org/fhir/StructureDefinition/match-grade", "valueCode": c.grade},
-                        {"url": MATCH_EXPLANATION, "valueString": c.explanation}
-                    ],
-                    "mode": "match",
-                    "score": (c.score * 10_000.0).round() / 10_000.0
-                }
-            })
-        })
-        .collect();
-    json!({"resourceType": "Bundle", "type": "searchset", "total": found.len(), "entry": entries})
+/// A search entry's `search` element for `mode` (`match`, `include`).
+pub fn search(mode: &str) -> Option<Value> {
+    Some(json!({"mode": mode}))
+}
+
+/// The `search` element of a `Patient/$match` candidate (IHE PDQm ITI-119): its score, its
+/// match grade, and which fields agreed with what weight.
+pub fn match_search(c: &service::Candidate) -> Option<Value> {
+    Some(json!({
+        "extension": [
+            {"url": "http://hl7.org/fhir/StructureDefinition/match-grade", "valueCode": c.grade},
+            {"url": MATCH_EXPLANATION, "valueString": c.explanation}
+        ],
+        "mode": "match",
+        "score": (c.score * 10_000.0).round() / 10_000.0
+    }))
 }
 
 /// Yilian's extension carrying a match's per-field weights.

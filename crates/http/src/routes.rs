@@ -88,10 +88,18 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
         (&Method::POST, ["Patient", "$match"]) => {
             let body = read_body(app, &headers, body).await?;
             let found = blocking(move || svc.match_patient(&body)).await?;
-            Ok(response::json_response(
-                StatusCode::OK,
-                &response::match_bundle(&base, &found),
-            ))
+            Ok(response::bundle(BundleParts {
+                kind: "searchset",
+                base: &base,
+                total: Some(found.len() as u64),
+                self_link: format!("{base}{}", path_and_query(&parts.uri)),
+                next_link: None,
+                entries: found
+                    .iter()
+                    .map(|c| (&c.patient, response::match_search(c)))
+                    .collect(),
+                outcome: None,
+            }))
         }
         (
             &Method::POST,
@@ -217,7 +225,11 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
                 total: None,
                 self_link,
                 next_link: next,
-                entries: r.matches.iter().map(|s| (s, Some("match"))).collect(),
+                entries: r
+                    .matches
+                    .iter()
+                    .map(|s| (s, response::search("match")))
+                    .collect(),
                 outcome: None,
             }))
         }
@@ -281,8 +293,12 @@ async fn search(
             expression: vec![],
         }])
     });
-    let mut entries: Vec<_> = r.matches.iter().map(|s| (s, Some("match"))).collect();
-    entries.extend(r.included.iter().map(|s| (s, Some("include"))));
+    let mut entries: Vec<_> = r
+        .matches
+        .iter()
+        .map(|s| (s, response::search("match")))
+        .collect();
+    entries.extend(r.included.iter().map(|s| (s, response::search("include"))));
     Ok(response::bundle(BundleParts {
         kind: "searchset",
         base,

@@ -244,17 +244,15 @@ fn rests_on_phone(c: &Comparison, score: &Score) -> bool {
     largest && names_disagree
 }
 
-/// Persons as union-find over registrations, each person carrying its trusted resident IDs
-/// and its members.
+/// Persons as union-find over registrations, each person carrying its trusted resident IDs.
 #[derive(Clone, Debug, Default)]
-pub struct Persons {
+struct Persons {
     parent: Vec<u32>,
     ids: Vec<Vec<String>>,
-    members: Vec<Vec<u32>>,
 }
 
 impl Persons {
-    pub fn new(records: &[Record]) -> Persons {
+    fn new(records: &[Record]) -> Persons {
         let mut p = Persons::default();
         for r in records {
             p.push(r);
@@ -262,8 +260,8 @@ impl Persons {
         p
     }
 
-    /// Adds a registration as a person of its own; returns its number.
-    pub fn push(&mut self, r: &Record) -> u32 {
+    /// Adds a registration as a person of its own.
+    fn push(&mut self, r: &Record) {
         let i = self.parent.len() as u32;
         self.parent.push(i);
         self.ids.push(
@@ -273,11 +271,9 @@ impl Persons {
                 .cloned()
                 .collect(),
         );
-        self.members.push(vec![i]);
-        i
     }
 
-    pub fn find(&mut self, mut i: u32) -> u32 {
+    fn find(&mut self, mut i: u32) -> u32 {
         while self.parent[i as usize] != i {
             let up = self.parent[self.parent[i as usize] as usize];
             self.parent[i as usize] = up;
@@ -286,25 +282,16 @@ impl Persons {
         i
     }
 
-    /// Every registration of `i`'s person, `i` included, in insertion order.
-    pub fn members(&mut self, i: u32) -> Vec<u32> {
-        let root = self.find(i);
-        let mut m = self.members[root as usize].clone();
-        m.sort_unstable();
-        m
-    }
-
     /// Joins the persons of `a` and `b`; false (and nothing joined) if their IDs conflict.
-    pub fn union(&mut self, a: u32, b: u32) -> bool {
+    fn union(&mut self, a: u32, b: u32) -> bool {
         let (ra, rb) = (self.find(a), self.find(b));
         if ra == rb {
             return true;
         }
         let (x, y) = (&self.ids[ra as usize], &self.ids[rb as usize]);
-        if x.iter().any(|p| {
-            y.iter()
-                .any(|q| crate::compare::id_diff(p, q) == IdDiff::Different)
-        }) {
+        if x.iter()
+            .any(|p| y.iter().any(|q| crate::id::diff(p, q) == IdDiff::Different))
+        {
             return false;
         }
         let (keep, gone) = (ra.min(rb), ra.max(rb));
@@ -314,8 +301,6 @@ impl Persons {
                 self.ids[keep as usize].push(id);
             }
         }
-        let moved = std::mem::take(&mut self.members[gone as usize]);
-        self.members[keep as usize].extend(moved);
         self.parent[gone as usize] = keep;
         true
     }

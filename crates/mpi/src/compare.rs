@@ -206,11 +206,6 @@ pub fn within_one_edit(a: &str, b: &str) -> bool {
     }
 }
 
-/// How the resident IDs compare, when both sides registered something.
-pub fn id_diff(a: &str, b: &str) -> IdDiff {
-    crate::id::diff(a, b)
-}
-
 const ADDRESS_OVERLAP: f64 = 0.8;
 const ADDRESS_SOME_OVERLAP: f64 = 0.5;
 const SIMILAR_NAME: f64 = 0.9;
@@ -354,7 +349,7 @@ fn resident_id(a: &Record, b: &Record) -> Option<IdLevel> {
             IdStatus::Valid | IdStatus::Upgraded | IdStatus::Unchecked
         )
     };
-    let level = match id_diff(x, y) {
+    let level = match crate::id::diff(x, y) {
         IdDiff::Equal if trusted(a) && trusted(b) => IdLevel::Exact,
         IdDiff::Equal | IdDiff::OneDigit | IdDiff::Transposed => IdLevel::Typo,
         IdDiff::Different => IdLevel::Different,

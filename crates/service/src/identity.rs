@@ -236,12 +236,8 @@ impl Service {
         let state = guard.as_mut().expect("built by identity()");
         let (changed, shown) =
             apply(&mut state.registry).map_err(|e| Error::BadOperation(e.to_string()))?;
-        let mut entries: Vec<Entry> = changed
-            .iter()
-            .filter_map(|id| state.registry.person(id))
-            .map(|p| put(person_resource(p)))
-            .collect();
-        entries.extend(task);
+        let changed = changed.into_iter().collect();
+        let entries = persons_and(&state.registry, &changed, task.into_iter().collect());
         if let Err(e) = self.store.transact(entries) {
             // Memory ran ahead of the store: rebuild from the store on next use.
             *guard = None;
@@ -327,17 +323,16 @@ impl Service {
         }
         let model = index.fitted.model.version.clone();
         state.index = index;
-        let tasks = entries.len();
         let persons = state.registry.len();
         let registrations = state.index.len();
         drop(guard);
-        let written = self.write_all(entries)?;
+        let new_tasks = self.write_all(entries)?;
         Ok(Relinked {
             registrations,
             persons,
             model,
             disagreements,
-            new_tasks: written.min(tasks),
+            new_tasks,
         })
     }
 
@@ -418,13 +413,16 @@ impl Service {
     }
 
     /// Stores follow-up writes, skipping review tasks that already exist (decided or not).
+    /// Persons are written as given (each once: see `persons_and`); a review task only if
+    /// no task for its pair exists or came earlier in `entries`.
     fn write_all(&self, entries: Vec<Entry>) -> Result<usize, Error> {
         let mut kept = Vec::with_capacity(entries.len());
         let mut created = 0;
+        let mut asked = std::collections::HashSet::new();
         for e in entries {
             if let WriteOp::Create { resource, .. } = &e.op {
                 let id = resource["id"].as_str().unwrap_or_default();
-                if self.store.read("Task", id)?.is_some() {
+                if !asked.insert(id.to_string()) || self.store.read("Task", id)?.is_some() {
                     continue;
                 }
                 created += 1;
@@ -433,27 +431,6 @@ impl Service {
                 kept.push(e);
             }
         }
-        // The same Person may change several times in one batch: the last state wins.
-        let mut last: std::collections::HashMap<String, usize> = Default::default();
-        for (i, e) in kept.iter().enumerate() {
-            if let WriteOp::Update {
-                resource_type, id, ..
-            } = &e.op
-            {
-                last.insert(format!("{resource_type}/{id}"), i);
-            }
-        }
-        let kept: Vec<Entry> = kept
-            .into_iter()
-            .enumerate()
-            .filter(|(i, e)| match &e.op {
-                WriteOp::Update {
-                    resource_type, id, ..
-                } => last[&format!("{resource_type}/{id}")] == *i,
-                _ => true,
-            })
-            .map(|(_, e)| e)
-            .collect();
         for chunk in kept.chunks(PAGE) {
             self.store.transact(chunk.to_vec())?;
         }

@@ -40,6 +40,35 @@ pub enum Speciality {
     Surgery,
 }
 
+impl Speciality {
+    /// Every speciality, in declaration order.
+    pub const ALL: [Speciality; 23] = [
+        Speciality::General,
+        Speciality::Cardiology,
+        Speciality::Respiratory,
+        Speciality::Gastroenterology,
+        Speciality::Endocrinology,
+        Speciality::Nephrology,
+        Speciality::Neurology,
+        Speciality::Oncology,
+        Speciality::Pediatrics,
+        Speciality::Obstetrics,
+        Speciality::Psychiatry,
+        Speciality::Stomatology,
+        Speciality::InfectiousDisease,
+        Speciality::Tuberculosis,
+        Speciality::Geriatrics,
+        Speciality::TraditionalChinese,
+        Speciality::Orthopedics,
+        Speciality::Ophthalmology,
+        Speciality::Otolaryngology,
+        Speciality::Dermatology,
+        Speciality::Urology,
+        Speciality::Emergency,
+        Speciality::Surgery,
+    ];
+}
+
 /// A category of data Chinese law treats as sensitive: it needs the patient's own explicit
 /// consent before it is shared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -5,34 +5,7 @@ use std::fmt::Write;
 
 use Speciality::*;
 
-/// Every speciality, in declaration order.
-const ALL_SPECIALITIES: [Speciality; 23] = [
-    General,
-    Cardiology,
-    Respiratory,
-    Gastroenterology,
-    Endocrinology,
-    Nephrology,
-    Neurology,
-    Oncology,
-    Pediatrics,
-    Obstetrics,
-    Psychiatry,
-    Stomatology,
-    InfectiousDisease,
-    Tuberculosis,
-    Geriatrics,
-    TraditionalChinese,
-    Orthopedics,
-    Ophthalmology,
-    Otolaryngology,
-    Dermatology,
-    Urology,
-    Emergency,
-    Surgery,
-];
-
-/// Stops compiling when a speciality is added, as a reminder to list it in `ALL_SPECIALITIES`
+/// Stops compiling when a speciality is added, as a reminder to list it in `Speciality::ALL`
 /// (and give it diagnoses).
 fn listed(s: Speciality) -> bool {
     match s {
@@ -327,9 +300,9 @@ fn drug_codes_are_sequential() {
 
 #[test]
 fn every_speciality_can_be_populated() {
-    let distinct: HashSet<Speciality> = ALL_SPECIALITIES.into_iter().collect();
-    assert_eq!(distinct.len(), ALL_SPECIALITIES.len());
-    for s in ALL_SPECIALITIES {
+    let distinct: HashSet<Speciality> = Speciality::ALL.into_iter().collect();
+    assert_eq!(distinct.len(), Speciality::ALL.len());
+    for s in Speciality::ALL {
         assert!(listed(s));
         let seen: Vec<&str> = DIAGNOSES
             .iter()
@@ -520,7 +493,7 @@ fn summary() {
     )
     .unwrap();
     writeln!(out, "allergens {}", ALLERGENS.len()).unwrap();
-    for s in ALL_SPECIALITIES {
+    for s in Speciality::ALL {
         let n = DIAGNOSES
             .iter()
             .filter(|d| d.specialities.contains(&s))

@@ -539,13 +539,10 @@ fn scale(args: &Args) -> anyhow::Result<()> {
     let probe_set: std::collections::HashSet<usize> = probes.iter().copied().collect();
     let start = Instant::now();
     let mut index = Index::new(batch.fitted, Settings::default().max_block);
-    for (i, r) in records
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !probe_set.contains(i))
-    {
-        let _ = i;
-        let _ = index.upsert(r.clone());
+    for (i, r) in records.iter().enumerate() {
+        if !probe_set.contains(&i) {
+            let _ = index.upsert(r.clone());
+        }
     }
     println!(
         "index of {} registrations built in {:.1?}",

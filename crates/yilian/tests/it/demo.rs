@@ -65,6 +65,13 @@ fn demo_builds_a_region_tours_it_and_reuses_it() {
         "{out}"
     );
     assert!(
+        out.lines().any(|l| l.contains(" score ")
+            && ["certain", "probable", "possible"]
+                .iter()
+                .any(|g| l.contains(g))),
+        "$match returns graded candidates:\n{out}"
+    );
+    assert!(
         !out.contains("is serving FHIR R4"),
         "--once must not keep serving:\n{out}"
     );
