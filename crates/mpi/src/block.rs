@@ -14,14 +14,22 @@ pub enum Pass {
     IdRaw,
     Insurance,
     Phone,
-    BirthFamily,
-    /// The whole name alone, in a block no larger than [`NAME_BLOCK`]: a rare name finds its
-    /// registrations whatever their birth dates; a common one needs a date part too.
+    /// The birth date with either name part (so swapped family and given names meet).
+    BirthName,
+    /// The whole name alone (its parts in either order), in a block no larger than
+    /// [`NAME_BLOCK`]: a rare name finds its registrations whatever their birth dates; a
+    /// common one needs a date part too.
     NamePinyin,
     NameYear,
     NameMonthDay,
-    BirthGiven,
     BirthAddress,
+    /// The birth date alone, in a block no larger than [`RARE_BLOCK`]: catches registrations
+    /// whose names are both mistyped, where few people share the date.
+    Birth,
+    /// One name part alone, in a block no larger than [`NAME_BLOCK`]: a rare family or given
+    /// name finds registrations whose date and other part are wrong. Chinese names are never
+    /// rare enough for this; names in other scripts often are.
+    NamePart,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -43,6 +51,9 @@ pub struct Candidates {
 /// The most registrations a name-only block may hold before it is skipped.
 pub const NAME_BLOCK: usize = 50;
 
+/// The most registrations a birth-date-only block may hold before it is skipped.
+pub const RARE_BLOCK: usize = 20;
+
 /// Characters of the address kept for the birth-and-address pass: district and subdistrict.
 pub const ADDRESS_PREFIX: usize = 8;
 
@@ -57,6 +68,12 @@ pub fn keys(r: &Record) -> Vec<Key> {
         _ => None,
     };
     let pinyin = pinyin.filter(|_| !r.placeholder);
+    let unordered = match (&r.family_py, &r.given_py) {
+        (Some(f), Some(g)) if f > g => Some(format!("{g} {f}")),
+        _ => pinyin.clone(),
+    }
+    .filter(|_| !r.placeholder);
+    let given = r.given_py.clone().filter(|_| !r.placeholder);
     let name_with = |part: Option<String>| Some(format!("{}|{}", pinyin.as_deref()?, part?));
     let year = r.birth.map(|b| format!("{:04}", b.year));
     let month_day = r.birth.map(|b| format!("{:02}{:02}", b.month, b.day));
@@ -69,15 +86,15 @@ pub fn keys(r: &Record) -> Vec<Key> {
         (Pass::IdRaw, r.id_raw.clone()),
         (Pass::Insurance, r.insurance.clone()),
         (Pass::Phone, r.phone.clone()),
-        (Pass::BirthFamily, with_birth(r.family_py.as_deref())),
+        (Pass::BirthName, with_birth(r.family_py.as_deref())),
+        (Pass::BirthName, with_birth(given.as_deref())),
         (Pass::NameYear, name_with(year)),
         (Pass::NameMonthDay, name_with(month_day)),
-        (Pass::NamePinyin, pinyin.clone()),
-        (
-            Pass::BirthGiven,
-            with_birth(r.given_py.as_deref()).filter(|_| !r.placeholder),
-        ),
+        (Pass::NamePinyin, unordered),
         (Pass::BirthAddress, with_birth(address.as_deref())),
+        (Pass::Birth, birth.clone()),
+        (Pass::NamePart, r.family_py.clone()),
+        (Pass::NamePart, given),
     ];
     candidates
         .into_iter()
@@ -137,7 +154,8 @@ impl BlockIndex {
 
     fn limit(&self, pass: Pass) -> usize {
         match pass {
-            Pass::NamePinyin => NAME_BLOCK.min(self.max_block),
+            Pass::NamePinyin | Pass::NamePart => NAME_BLOCK.min(self.max_block),
+            Pass::Birth => RARE_BLOCK.min(self.max_block),
             _ => self.max_block,
         }
     }
@@ -190,12 +208,15 @@ mod tests {
                 ResidentId 110105198005031234
                 Insurance 101050001234
                 Phone 13800001111
-                BirthFamily 19800503|wang
+                BirthName 19800503|wang
+                BirthName 19800503|xiaoming
                 NameYear wang xiaoming|1980
                 NameMonthDay wang xiaoming|0503
                 NamePinyin wang xiaoming
-                BirthGiven 19800503|xiaoming
                 BirthAddress 19800503|朝阳区和平里街道
+                Birth 19800503
+                NamePart wang
+                NamePart xiaoming
             "#]],
         );
     }
@@ -206,7 +227,9 @@ mod tests {
             "name=王/芳之子 py=wang/fangzhizi birth=2026-10-01 placeholder raw=1101052026100112",
             expect![[r#"
                 IdRaw 1101052026100112
-                BirthFamily 20261001|wang
+                BirthName 20261001|wang
+                Birth 20261001
+                NamePart wang
             "#]],
         );
     }

@@ -223,16 +223,38 @@ fn guard(a: &Record, b: &Record, c: &Comparison, score: &Score) -> Option<Reason
 fn possible_twins(a: &Record, b: &Record, c: &Comparison) -> bool {
     let household =
         c.phone == Some(Agreement::Exact) || c.address == Some(crate::compare::AddressLevel::Exact);
-    let given_differs = matches!(
-        c.name,
-        Some(NameLevel::OneCharOff | NameLevel::Similar | NameLevel::SameFamily)
-    );
+    let given_differs = family_shared(a, b) && given_differs(a, b);
     let same_name = matches!(c.name, Some(NameLevel::ExactChars | NameLevel::SamePinyin));
     let multiple = (a.multiple_birth || b.multiple_birth) && !same_name;
     // Twins never share a resident ID, and theirs differ in the sequence digits and the
     // check digit: the same ID, or one a typing error away, rules them out.
     let same_id = matches!(c.resident_id, Some(IdLevel::Exact | IdLevel::Typo));
     c.birth == Some(BirthLevel::Exact) && household && (given_differs || multiple) && !same_id
+}
+
+/// Twins share a family name: the same characters or pinyin, or pinyin a typing error
+/// apart.
+fn family_shared(a: &Record, b: &Record) -> bool {
+    let same = |x: &Option<String>, y: &Option<String>| x.is_some() && x == y;
+    same(&a.family, &b.family)
+        || same(&a.family_py, &b.family_py)
+        || a.family_py
+            .as_deref()
+            .zip(b.family_py.as_deref())
+            .is_some_and(|(x, y)| {
+                (a.family.is_none() || b.family.is_none()) && crate::compare::within_one_edit(x, y)
+            })
+}
+
+/// Given names that sound different as twins' do: characters read differently (大伟 and
+/// 小伟), or pinyin more than a typing error apart when either side is written only in
+/// letters.
+fn given_differs(a: &Record, b: &Record) -> bool {
+    let (Some(x), Some(y)) = (a.given_py.as_deref(), b.given_py.as_deref()) else {
+        return false;
+    };
+    let in_characters = a.given.is_some() && b.given.is_some();
+    x != y && (in_characters || !crate::compare::within_one_edit(x, y))
 }
 
 fn rests_on_phone(c: &Comparison, score: &Score) -> bool {
@@ -314,5 +336,56 @@ impl Persons {
             smallest.entry(root).or_insert(i);
         }
         (0..n).map(|i| smallest[&self.find(i)]).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::{compare, tests::record};
+    use expect_test::expect;
+
+    #[test]
+    fn twins_and_typing_errors() {
+        let home = "birth=2015-06-01 addr=朝阳区和平里东街12号";
+        let cases = [
+            // Chinese twins: one character apart, or sharing only the family name.
+            ("name=王/大伟 py=wang/dawei", "name=王/小伟 py=wang/xiaowei"),
+            (
+                "name=王/晓明 py=wang/xiaoming",
+                "name=王/晓鸣 py=wang/xiaoming2",
+            ),
+            // A homophone is a typing error, not a twin.
+            (
+                "name=王/晓明 py=wang/xiaoming",
+                "name=王/小明 py=wang/xiaoming",
+            ),
+            // Letters only: one letter apart is a typing error; a different name is a twin,
+            // even when the family name is mistyped too.
+            ("py=lowry/amelia", "py=lowry/ameljia"),
+            ("py=reid/naomi", "py=rei/max"),
+            // The given name agrees; the family is mistyped.
+            ("py=badalassi/jacob", "py=badalsssi/jacob"),
+        ];
+        let out: Vec<String> = cases
+            .iter()
+            .map(|(x, y)| {
+                let (a, b) = (
+                    record(&format!("{x} {home}")),
+                    record(&format!("{y} {home}")),
+                );
+                let twins = possible_twins(&a, &b, &compare(&a, &b));
+                format!("{x} | {y}: {}", if twins { "twins?" } else { "-" })
+            })
+            .collect();
+        expect![[r#"
+            name=王/大伟 py=wang/dawei | name=王/小伟 py=wang/xiaowei: twins?
+            name=王/晓明 py=wang/xiaoming | name=王/晓鸣 py=wang/xiaoming2: twins?
+            name=王/晓明 py=wang/xiaoming | name=王/小明 py=wang/xiaoming: -
+            py=lowry/amelia | py=lowry/ameljia: -
+            py=reid/naomi | py=rei/max: twins?
+            py=badalassi/jacob | py=badalsssi/jacob: -
+        "#]]
+        .assert_eq(&(out.join("\n") + "\n"));
     }
 }

@@ -18,10 +18,11 @@ pub enum Field {
     Insurance,
     Phone,
     Address,
+    Postcode,
 }
 
 impl Field {
-    pub const ALL: [Field; 7] = [
+    pub const ALL: [Field; 8] = [
         Field::Name,
         Field::Birth,
         Field::Sex,
@@ -29,6 +30,7 @@ impl Field {
         Field::Insurance,
         Field::Phone,
         Field::Address,
+        Field::Postcode,
     ];
 
     /// The names of the field's levels, indexed by level (most specific first).
@@ -41,12 +43,13 @@ impl Field {
                 "OneCharOff",
                 "Similar",
                 "SameFamily",
+                "SameGiven",
                 "Different",
             ],
             Field::Birth => &["Exact", "MonthDaySwapped", "OneFieldOff", "Different"],
             Field::Sex => &["Agree", "Disagree"],
             Field::ResidentId => &["Exact", "Typo", "Different"],
-            Field::Insurance | Field::Phone => &["Exact", "Different"],
+            Field::Insurance | Field::Phone | Field::Postcode => &["Exact", "Different"],
             Field::Address => &["Exact", "HighOverlap", "Overlap", "Different"],
         }
     }
@@ -62,9 +65,13 @@ pub enum NameLevel {
     SamePinyin,
     Swapped,
     OneCharOff,
-    /// The pinyin of the whole name close by Jaro-Winkler (typing errors in Latin letters).
+    /// The pinyin of the whole name, or of each part (in either order), close by
+    /// Jaro-Winkler: typing errors in Latin letters.
     Similar,
+    /// The family name agrees (or is the only part both carry) and the given name does not.
     SameFamily,
+    /// The given name agrees (or is the only part both carry) and the family name does not.
+    SameGiven,
     Different,
 }
 
@@ -114,6 +121,7 @@ pub struct Comparison {
     pub insurance: Option<Agreement>,
     pub phone: Option<Agreement>,
     pub address: Option<AddressLevel>,
+    pub postcode: Option<Agreement>,
 }
 
 impl Comparison {
@@ -127,6 +135,7 @@ impl Comparison {
             Field::Insurance => self.insurance.map(|l| l as usize),
             Field::Phone => self.phone.map(|l| l as usize),
             Field::Address => self.address.map(|l| l as usize),
+            Field::Postcode => self.postcode.map(|l| l as usize),
         }
     }
 
@@ -163,6 +172,7 @@ pub fn compare(a: &Record, b: &Record) -> Comparison {
         insurance: exact(&a.insurance, &b.insurance),
         phone: exact(&a.phone, &b.phone),
         address: both(a.address.as_deref(), b.address.as_deref()).map(|(x, y)| address(x, y)),
+        postcode: exact(&a.postcode, &b.postcode),
     }
 }
 
@@ -209,11 +219,16 @@ pub fn within_one_edit(a: &str, b: &str) -> bool {
 const ADDRESS_OVERLAP: f64 = 0.8;
 const ADDRESS_SOME_OVERLAP: f64 = 0.5;
 const SIMILAR_NAME: f64 = 0.9;
+const SIMILAR_PART: f64 = 0.88;
 
-/// Whole names (family, space, given) close by Jaro-Winkler.
+/// Whole names (family, space, given) close by Jaro-Winkler, or each part close to its
+/// counterpart, in the same or the swapped order.
 fn similar(x: Parts, y: Parts) -> bool {
     let whole = |p: Parts| -> Vec<char> { p.0.chars().chain([' ']).chain(p.1.chars()).collect() };
+    let close = |a: &str, b: &str| jaro_winkler(a, b) >= SIMILAR_PART;
     jaro_winkler_chars(&whole(x), &whole(y)) >= SIMILAR_NAME
+        || close(x.0, y.0) && close(x.1, y.1)
+        || close(x.0, y.1) && close(x.1, y.0)
 }
 
 /// Jaro-Winkler similarity (prefix scale 0.1, up to four characters).
@@ -274,7 +289,7 @@ fn name(a: &Record, b: &Record) -> Option<NameLevel> {
     let (ca, cb) = (chars(a), chars(b));
     let (pa, pb) = (pinyin(a), pinyin(b));
     if ca.is_none() && pa.is_none() || cb.is_none() && pb.is_none() {
-        return None;
+        return partial_name(a, b);
     }
     let cc = both(ca, cb);
     let pp = both(pa, pb);
@@ -290,10 +305,36 @@ fn name(a: &Record, b: &Record) -> Option<NameLevel> {
         NameLevel::Similar
     } else if cc.is_some_and(|(x, y)| x.0 == y.0) || pp.is_some_and(|(x, y)| x.0 == y.0) {
         NameLevel::SameFamily
+    } else if cc.is_some_and(|(x, y)| x.1 == y.1) || pp.is_some_and(|(x, y)| x.1 == y.1) {
+        NameLevel::SameGiven
     } else {
         NameLevel::Different
     };
     Some(level)
+}
+
+/// When a name part is missing on either side: the part both carry (pinyin, so characters
+/// and letters compare) agrees, or is far from its counterpart; otherwise no evidence.
+fn partial_name(a: &Record, b: &Record) -> Option<NameLevel> {
+    let part = |x: &Option<String>, y: &Option<String>| {
+        let (x, y) = both(x.as_deref(), y.as_deref())?;
+        Some(if x == y {
+            Some(true)
+        } else if jaro_winkler(x, y) < SIMILAR_PART {
+            Some(false)
+        } else {
+            None
+        })
+    };
+    match (
+        part(&a.family_py, &b.family_py),
+        part(&a.given_py, &b.given_py),
+    ) {
+        (Some(Some(true)), _) => Some(NameLevel::SameFamily),
+        (_, Some(Some(true))) => Some(NameLevel::SameGiven),
+        (Some(Some(false)), _) | (_, Some(Some(false))) => Some(NameLevel::Different),
+        _ => None,
+    }
 }
 
 type Parts<'a> = (&'a str, &'a str);
@@ -352,6 +393,8 @@ fn resident_id(a: &Record, b: &Record) -> Option<IdLevel> {
     let level = match crate::id::diff(x, y) {
         IdDiff::Equal if trusted(a) && trusted(b) => IdLevel::Exact,
         IdDiff::Equal | IdDiff::OneDigit | IdDiff::Transposed => IdLevel::Typo,
+        // A dropped or doubled digit: the length differs by one.
+        IdDiff::Different if x.len() != y.len() && within_one_edit(x, y) => IdLevel::Typo,
         IdDiff::Different => IdLevel::Different,
     };
     Some(level)
@@ -409,6 +452,7 @@ pub(crate) mod tests {
             insurance: None,
             phone: None,
             address: None,
+            postcode: None,
             placeholder: false,
             multiple_birth: false,
         };
@@ -421,6 +465,9 @@ pub(crate) mod tests {
             match k {
                 "name" => (r.family, r.given) = pair(),
                 "py" => (r.family_py, r.given_py) = pair(),
+                "family" => r.family_py = Some(v.into()),
+                "given" => r.given_py = Some(v.into()),
+                "postcode" => r.postcode = Some(v.into()),
                 "birth" => r.birth = Birth::parse(v),
                 "sex" => r.sex = Some(if v == "M" { Sex::Male } else { Sex::Female }),
                 "id" => (r.resident_id, r.id_status) = (Some(v.into()), IdStatus::Valid),
@@ -453,49 +500,107 @@ pub(crate) mod tests {
         check(
             "name=张/伟 py=zhang/wei",
             "name=张/伟 py=zhang/wei",
-            expect!["Name=ExactChars Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+            expect![
+                "Name=ExactChars Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=- Postcode=-"
+            ],
         );
         // A homophone, and the same name typed in pinyin only.
         check(
             "name=张/伟 py=zhang/wei",
             "name=章/伟 py=zhang/wei",
-            expect!["Name=SamePinyin Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+            expect![
+                "Name=SamePinyin Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=- Postcode=-"
+            ],
         );
         check(
             "name=张/伟 py=zhang/wei",
             "py=zhang/wei",
-            expect!["Name=SamePinyin Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+            expect![
+                "Name=SamePinyin Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=- Postcode=-"
+            ],
         );
         check(
             "name=张/伟 py=zhang/wei",
             "py=wei/zhang",
-            expect!["Name=Swapped Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+            expect![
+                "Name=Swapped Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=- Postcode=-"
+            ],
         );
         check(
             "name=王/晓明 py=wang/xiaoming",
             "name=王/晓鸣 py=wang/xiaoming2",
-            expect!["Name=OneCharOff Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+            expect![
+                "Name=OneCharOff Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=- Postcode=-"
+            ],
         );
         check(
             "py=wang/xiaoming",
             "py=wang/xiaomin",
-            expect!["Name=OneCharOff Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+            expect![
+                "Name=OneCharOff Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=- Postcode=-"
+            ],
         );
         check(
             "name=王/晓明 py=wang/xiaoming",
             "name=王/芳 py=wang/fang",
-            expect!["Name=Similar Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+            expect![
+                "Name=Similar Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=- Postcode=-"
+            ],
         );
         check(
             "name=王/晓明 py=wang/xiaoming",
             "name=李/芳 py=li/fang",
-            expect!["Name=Different Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+            expect![
+                "Name=Different Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=- Postcode=-"
+            ],
+        );
+        // Latin letters: each part mistyped, in either order.
+        check(
+            "py=bezuch/nikita",
+            "py=nikiga/bzeuch",
+            expect![
+                "Name=Similar Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=- Postcode=-"
+            ],
+        );
+        check(
+            "name=李/娜 py=li/na",
+            "name=赵/娜 py=zhao/na",
+            expect![
+                "Name=SameGiven Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=- Postcode=-"
+            ],
+        );
+        // A part missing on one side: the part both carry speaks, when it is clear.
+        check(
+            "py=hanna/jessica",
+            "family=hanna",
+            expect![
+                "Name=SameFamily Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=- Postcode=-"
+            ],
+        );
+        check(
+            "py=hanna/jessica",
+            "given=jessica",
+            expect![
+                "Name=SameGiven Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=- Postcode=-"
+            ],
+        );
+        check(
+            "py=hanna/jessica",
+            "given=max",
+            expect![
+                "Name=Different Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=- Postcode=-"
+            ],
+        );
+        check(
+            "py=hanna/jessica",
+            "given=jessika",
+            expect!["Name=- Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=- Postcode=-"],
         );
         // A placeholder is no name at all.
         check(
             "name=王/芳之子 py=wang/fangzhizi placeholder",
             "name=王/芳之子 py=wang/fangzhizi",
-            expect!["Name=- Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+            expect!["Name=- Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=- Postcode=-"],
         );
     }
 
@@ -504,29 +609,37 @@ pub(crate) mod tests {
         check(
             "birth=1980-05-03 sex=M",
             "birth=1980-05-03 sex=M",
-            expect!["Name=- Birth=Exact Sex=Agree ResidentId=- Insurance=- Phone=- Address=-"],
+            expect![
+                "Name=- Birth=Exact Sex=Agree ResidentId=- Insurance=- Phone=- Address=- Postcode=-"
+            ],
         );
         check(
             "birth=1980-05-03 sex=M",
             "birth=1980-03-05 sex=F",
             expect![
-                "Name=- Birth=MonthDaySwapped Sex=Disagree ResidentId=- Insurance=- Phone=- Address=-"
+                "Name=- Birth=MonthDaySwapped Sex=Disagree ResidentId=- Insurance=- Phone=- Address=- Postcode=-"
             ],
         );
         check(
             "birth=1980-05-03",
             "birth=1980-05-23",
-            expect!["Name=- Birth=OneFieldOff Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+            expect![
+                "Name=- Birth=OneFieldOff Sex=- ResidentId=- Insurance=- Phone=- Address=- Postcode=-"
+            ],
         );
         check(
             "birth=1980-05-03",
             "birth=1981-05-03",
-            expect!["Name=- Birth=OneFieldOff Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+            expect![
+                "Name=- Birth=OneFieldOff Sex=- ResidentId=- Insurance=- Phone=- Address=- Postcode=-"
+            ],
         );
         check(
             "birth=1980-05-03",
             "birth=1980-06-04",
-            expect!["Name=- Birth=Different Sex=- ResidentId=- Insurance=- Phone=- Address=-"],
+            expect![
+                "Name=- Birth=Different Sex=- ResidentId=- Insurance=- Phone=- Address=- Postcode=-"
+            ],
         );
     }
 
@@ -539,18 +652,21 @@ pub(crate) mod tests {
             // One digit mistyped: the invalid raw value is compared.
             cmp(&format!("id={id}"), "raw=110105198005071239"),
             cmp(&format!("id={id}"), "raw=110105198050171239"),
+            // A dropped digit.
+            cmp(&format!("id={id}"), "raw=11010519800517239"),
             // A contradicted ID is never exact.
             cmp(&format!("id={id}"), &format!("contradicts={id}")),
             cmp(&format!("id={id}"), "id=110101197001011234"),
             cmp(&format!("id={id}"), ""),
         ];
         expect![[r#"
-            Name=- Birth=- Sex=- ResidentId=Exact Insurance=- Phone=- Address=-
-            Name=- Birth=- Sex=- ResidentId=Typo Insurance=- Phone=- Address=-
-            Name=- Birth=- Sex=- ResidentId=Typo Insurance=- Phone=- Address=-
-            Name=- Birth=- Sex=- ResidentId=Typo Insurance=- Phone=- Address=-
-            Name=- Birth=- Sex=- ResidentId=Different Insurance=- Phone=- Address=-
-            Name=- Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=-
+            Name=- Birth=- Sex=- ResidentId=Exact Insurance=- Phone=- Address=- Postcode=-
+            Name=- Birth=- Sex=- ResidentId=Typo Insurance=- Phone=- Address=- Postcode=-
+            Name=- Birth=- Sex=- ResidentId=Typo Insurance=- Phone=- Address=- Postcode=-
+            Name=- Birth=- Sex=- ResidentId=Typo Insurance=- Phone=- Address=- Postcode=-
+            Name=- Birth=- Sex=- ResidentId=Typo Insurance=- Phone=- Address=- Postcode=-
+            Name=- Birth=- Sex=- ResidentId=Different Insurance=- Phone=- Address=- Postcode=-
+            Name=- Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=- Postcode=-
         "#]]
         .assert_eq(&(out.join("\n") + "\n"));
     }
@@ -561,13 +677,29 @@ pub(crate) mod tests {
             "ins=101050001234 phone=13800001111 addr=朝阳区和平里街道和平里东街12号院3号楼2单元1502室",
             "ins=101050001235 phone=13800001111 addr=朝阳区和平里街道和平里东街12号院3号楼2单元1503室",
             expect![
-                "Name=- Birth=- Sex=- ResidentId=- Insurance=Different Phone=Exact Address=HighOverlap"
+                "Name=- Birth=- Sex=- ResidentId=- Insurance=Different Phone=Exact Address=HighOverlap Postcode=-"
             ],
         );
         check(
             "addr=朝阳区和平里街道和平里东街12号院3号楼2单元1502室",
             "addr=海淀区中关村街道中关村大街7号院1号楼1单元0301室",
-            expect!["Name=- Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=Different"],
+            expect![
+                "Name=- Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=Different Postcode=-"
+            ],
+        );
+        check(
+            "postcode=100020",
+            "postcode=100020",
+            expect![
+                "Name=- Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=- Postcode=Exact"
+            ],
+        );
+        check(
+            "postcode=100020",
+            "postcode=100039",
+            expect![
+                "Name=- Birth=- Sex=- ResidentId=- Insurance=- Phone=- Address=- Postcode=Different"
+            ],
         );
     }
 

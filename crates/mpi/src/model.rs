@@ -12,7 +12,7 @@ use std::fmt;
 
 /// Probabilities per field (indexed by [`Field::index`]) per level.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Probabilities(pub [Vec<f64>; 7]);
+pub struct Probabilities(pub [Vec<f64>; 8]);
 
 /// u: level probabilities between different people, and one conditional: how often two
 /// different people who share a phone also share the address (a household shares both, so
@@ -119,7 +119,16 @@ impl Model {
                 tf.and_then(|(a, b)| Some(a.u(field, level)?.max(b.u(field, level)?)))
                     .unwrap_or_else(|| self.u.get(field, level))
             });
-            let w = (m / u.max(U_FLOOR)).log2();
+            let mut w = (m / u.max(U_FLOOR)).log2();
+            if field == Field::Address && level == AddressLevel::Exact as usize {
+                // An exact address is at least the evidence of a near one: the whole text
+                // agreeing is rarer among matches than most of it agreeing, which must not
+                // make it count for less.
+                for near in [AddressLevel::HighOverlap, AddressLevel::Overlap] {
+                    let l = near as usize;
+                    w = w.max((self.m.get(field, l) / self.u.get(field, l).max(U_FLOOR)).log2());
+                }
+            }
             total += w;
             parts.push((field, field.levels()[level], w));
         }
@@ -179,13 +188,14 @@ impl Probabilities {
     /// Sensible starting m: most mass on exact agreement, a little on each near miss.
     pub fn initial_m() -> M {
         Probabilities([
-            vec![0.85, 0.06, 0.01, 0.03, 0.02, 0.02, 0.01],
+            vec![0.85, 0.06, 0.01, 0.03, 0.02, 0.01, 0.01, 0.01],
             vec![0.95, 0.02, 0.02, 0.01],
             vec![0.99, 0.01],
             vec![0.9, 0.05, 0.05],
             vec![0.9, 0.1],
             vec![0.8, 0.2],
             vec![0.8, 0.05, 0.05, 0.1],
+            vec![0.9, 0.1],
         ])
     }
 
@@ -527,13 +537,14 @@ mod tests {
 
     fn model() -> Model {
         let levels = Probabilities([
-            vec![0.0005, 0.0001, 0.00001, 0.001, 0.001, 0.05, 0.9474],
+            vec![0.0005, 0.0001, 0.00001, 0.001, 0.001, 0.05, 0.003, 0.9444],
             vec![0.00004, 0.00001, 0.003, 0.99695],
             vec![0.5, 0.5],
             vec![0.000001, 0.000001, 0.999998],
             vec![0.000001, 0.999999],
             vec![0.0002, 0.9998],
             vec![0.0005, 0.002, 0.01, 0.9875],
+            vec![0.001, 0.999],
         ]);
         let u = U {
             levels,

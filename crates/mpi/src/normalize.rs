@@ -53,6 +53,7 @@ pub fn record_from_patient(p: &Value) -> Option<Record> {
         insurance: identifier(p, systems::INSURANCE_NO, "SN").map(|v| fold_number(&v)),
         phone: phone(p),
         address: address(p),
+        postcode: postcode(p),
         placeholder: names.placeholder,
         multiple_birth,
     })
@@ -370,13 +371,24 @@ fn phone(p: &Value) -> Option<String> {
     (national.len() >= 7).then(|| national.to_string())
 }
 
+/// The home address, else the first.
+fn home_address(p: &Value) -> Option<&Value> {
+    let list = p.get("address")?.as_array()?;
+    list.iter()
+        .find(|a| a.get("use").and_then(Value::as_str) == Some("home"))
+        .or(list.first())
+}
+
+/// The home address's postal code, its digits only.
+fn postcode(p: &Value) -> Option<String> {
+    let code = home_address(p)?.get("postalCode")?.as_str()?;
+    let digits: String = fold(code).chars().filter(char::is_ascii_digit).collect();
+    (!digits.is_empty()).then_some(digits)
+}
+
 /// The home address (else the first), folded, without province and city.
 fn address(p: &Value) -> Option<String> {
-    let list = p.get("address")?.as_array()?;
-    let a = list
-        .iter()
-        .find(|a| a.get("use").and_then(Value::as_str) == Some("home"))
-        .or(list.first())?;
+    let a = home_address(p)?;
     let field = |k: &str| {
         a.get(k)
             .and_then(Value::as_str)
@@ -437,7 +449,7 @@ mod tests {
         let r = record_from_patient(&p).expect("a Patient");
         let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
         let out = format!(
-            "name {}/{} py {}/{} birth {:?} sex {:?} id {} raw {} {:?} ins {} phone {} addr {}{}{}",
+            "name {}/{} py {}/{} birth {:?} sex {:?} id {} raw {} {:?} ins {} phone {} addr {}{}{}{}",
             show(&r.family),
             show(&r.given),
             show(&r.family_py),
@@ -450,6 +462,10 @@ mod tests {
             show(&r.insurance),
             show(&r.phone),
             show(&r.address),
+            r.postcode
+                .as_ref()
+                .map(|p| format!(" postcode {p}"))
+                .unwrap_or_default(),
             if r.placeholder { " placeholder" } else { "" },
             if r.multiple_birth { " multiple" } else { "" },
         );
@@ -593,10 +609,10 @@ mod tests {
         check(
             json!({
                 "telecom": [{"system": "phone", "value": "(010) 6512-3456"}],
-                "address": [{"line": ["玉泉路10號"], "district": "海淀區", "city": "北京市"}]
+                "address": [{"line": ["玉泉路10號"], "district": "海淀區", "city": "北京市", "postalCode": "１０００３９"}]
             }),
             expect![
-                "name -/- py -/- birth None sex None id - raw - Missing ins - phone 01065123456 addr 海淀区玉泉路10号"
+                "name -/- py -/- birth None sex None id - raw - Missing ins - phone 01065123456 addr 海淀区玉泉路10号 postcode 100039"
             ],
         );
         check(

@@ -75,6 +75,8 @@ pub struct Record {
     pub phone: Option<String>,
     /// Normalized address text (simplified, folded, without the province and city).
     pub address: Option<String>,
+    /// The postal code of that address, digits only.
+    pub postcode: Option<String>,
     /// A newborn's placeholder name (之子, 之女, 婴儿): not the person's name.
     pub placeholder: bool,
     /// Registered as one of a multiple birth.

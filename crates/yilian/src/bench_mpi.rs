@@ -88,10 +88,44 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let secs = start.elapsed().as_secs_f64();
         let report = evaluate(set, &batch);
         if std::env::var_os("YILIAN_MPI_DEBUG").is_some() {
+            let model = &batch.fitted.model;
+            for field in mpi::compare::Field::ALL {
+                let levels: Vec<String> = field
+                    .levels()
+                    .iter()
+                    .enumerate()
+                    .map(|(l, n)| {
+                        format!(
+                            "{n} m={:.4} u={:.2e}",
+                            model.m.get(field, l),
+                            model.u.get(field, l)
+                        )
+                    })
+                    .collect();
+                println!("model {field:?}: {}", levels.join(", "));
+            }
+            println!("model prior {:.3e}", model.prior);
             for (a, b, score) in batch.clusters.review.iter().take(12) {
                 println!(
                     "review {} {}: {score}",
                     set.records[*a as usize].key, set.records[*b as usize].key
+                );
+            }
+            let found: std::collections::HashSet<(u32, u32)> =
+                batch.candidates.pairs.iter().copied().collect();
+            let mut by_person: HashMap<u32, Vec<u32>> = HashMap::new();
+            for (i, t) in set.truth.iter().enumerate() {
+                by_person.entry(*t).or_default().push(i as u32);
+            }
+            let missed = by_person.values().flat_map(|g| {
+                g.iter()
+                    .enumerate()
+                    .flat_map(move |(x, &a)| g[x + 1..].iter().map(move |&b| (a, b)))
+            });
+            for (a, b) in missed.filter(|p| !found.contains(p)).take(12) {
+                println!(
+                    "not blocked {} {}",
+                    set.records[a as usize].key, set.records[b as usize].key
                 );
             }
         }
@@ -464,18 +498,11 @@ fn febrl_record(v: &Value) -> Record {
     let birth = s("date_of_birth")
         .filter(|d| d.len() == 8)
         .and_then(|d| Birth::parse(&format!("{}-{}-{}", &d[..4], &d[4..6], &d[6..])));
-    let address: String = [
-        "street_number",
-        "address_1",
-        "address_2",
-        "suburb",
-        "postcode",
-        "state",
-    ]
-    .iter()
-    .filter_map(|k| s(k))
-    .collect::<Vec<_>>()
-    .join(" ");
+    let address: String = ["street_number", "address_1", "address_2", "suburb", "state"]
+        .iter()
+        .filter_map(|k| s(k))
+        .collect::<Vec<_>>()
+        .join(" ");
     let id = s("soc_sec_id").map(|t| t.replace(' ', ""));
     Record {
         key: format!(
@@ -500,6 +527,7 @@ fn febrl_record(v: &Value) -> Record {
         insurance: None,
         phone: None,
         address: (!address.is_empty()).then_some(address),
+        postcode: s("postcode"),
         placeholder: false,
         multiple_birth: false,
     }
