@@ -1,0 +1,221 @@
+//! A FHIR Consent (R4, privacy scope) reduced to a [`ConsentFact`]: what the decision needs.
+//!
+//! How Yilian reads a Consent:
+//! - `status` `active` with `provision.type` `permit`: sharing permitted; `deny`: opted out.
+//!   `inactive` or `rejected`: withdrawn. `draft`, `proposed` and `entered-in-error` say
+//!   nothing and are skipped.
+//! - `dateTime` is when it was given (else `provision.period.start`); `provision.period.end`
+//!   is when it lapses (the end of that day when only a date is given).
+//! - `provision.actor` with the role `IRCP` (information recipient) names the hospitals that
+//!   may read; none named means every hospital. A nested `deny` provision with such actors
+//!   excludes those hospitals.
+//! - A nested `permit` provision with `securityLabel`s (HL7 v3 ActCode: PSY, HIV, SEX,
+//!   GDIS...) shares those sensitive categories explicitly.
+//! - A nested `deny` provision with `data` references hides those items.
+//! - A performer other than the patient is a guardian or representative.
+
+use crate::category::{Category, label_category};
+use crate::decide::{ConsentFact, ConsentState, Grantor, Time};
+use serde_json::Value;
+
+/// Why a Consent could not be read; named by element, never by value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unreadable {
+    NotAConsent,
+    MissingId,
+    /// `dateTime` and `provision.period.start` both missing or not dates.
+    NoDate,
+}
+
+/// The fact a Consent states, or `None` for one that states nothing (a draft, a proposal,
+/// one entered in error).
+pub fn consent_fact(c: &Value) -> Result<Option<ConsentFact>, Unreadable> {
+    if c.get("resourceType").and_then(Value::as_str) != Some("Consent") {
+        return Err(Unreadable::NotAConsent);
+    }
+    let id = c
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or(Unreadable::MissingId)?;
+    let provision = c.get("provision");
+    let permit = provision
+        .and_then(|p| p.get("type"))
+        .and_then(Value::as_str)
+        != Some("deny");
+    let state = match c.get("status").and_then(Value::as_str) {
+        Some("active") if permit => ConsentState::Permit,
+        Some("active") => ConsentState::Deny,
+        Some("inactive" | "rejected") => ConsentState::Withdrawn,
+        _ => return Ok(None),
+    };
+    let period = |k: &str| {
+        provision
+            .and_then(|p| p.pointer(&format!("/period/{k}")))
+            .and_then(Value::as_str)
+            .and_then(fhir::time::parse_range)
+    };
+    let given = c
+        .get("dateTime")
+        .and_then(Value::as_str)
+        .and_then(fhir::time::parse_range)
+        .or_else(|| period("start"))
+        .map(|(lo, _)| lo.div_euclid(1000))
+        .ok_or(Unreadable::NoDate)?;
+    let expires = period("end").map(|(_, hi)| (hi + 1).div_euclid(1000));
+    let nested: Vec<&Value> = provision
+        .and_then(|p| p.get("provision"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    let of_type = |t: &'static str| {
+        nested
+            .iter()
+            .copied()
+            .filter(move |p| p.get("type").and_then(Value::as_str) == Some(t))
+    };
+    let sensitive: Vec<Category> = of_type("permit")
+        .flat_map(|p| array(p, "securityLabel"))
+        .filter_map(|l| label_category(l.get("system")?.as_str()?, l.get("code")?.as_str()?))
+        .collect();
+    let patient = c.pointer("/patient/reference").and_then(Value::as_str);
+    let performers = array(c, "performer");
+    let grantor = if performers.is_empty()
+        || performers
+            .iter()
+            .any(|p| p.get("reference").and_then(Value::as_str) == patient && patient.is_some())
+    {
+        Grantor::Patient
+    } else {
+        Grantor::Guardian
+    };
+    Ok(Some(ConsentFact {
+        id: format!("Consent/{id}"),
+        state,
+        given,
+        expires,
+        organizations: provision.map(recipients).unwrap_or_default(),
+        excluded: of_type("deny").flat_map(recipients).collect(),
+        sensitive,
+        grantor,
+    }))
+}
+
+/// The items a Consent hides: references in nested `deny` provisions' `data`.
+pub fn hidden_items(c: &Value) -> Vec<String> {
+    c.pointer("/provision/provision")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|p| p.get("type").and_then(Value::as_str) == Some("deny"))
+        .flat_map(|p| array(p, "data"))
+        .filter_map(|d| d.pointer("/reference/reference")?.as_str())
+        .map(str::to_string)
+        .collect()
+}
+
+fn array<'a>(v: &'a Value, key: &str) -> Vec<&'a Value> {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default()
+}
+
+/// The `Organization/…` information recipients among a provision's actors.
+fn recipients(p: &Value) -> Vec<String> {
+    array(p, "actor")
+        .into_iter()
+        .filter(|a| {
+            array(a.get("role").unwrap_or(&Value::Null), "coding")
+                .iter()
+                .any(|c| c.get("code").and_then(Value::as_str) == Some("IRCP"))
+        })
+        .filter_map(|a| a.pointer("/reference/reference")?.as_str())
+        .filter(|r| r.starts_with("Organization/"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Seconds since the epoch of a FHIR date or dateTime (its start).
+pub fn time_of(s: &str) -> Option<Time> {
+    fhir::time::parse_range(s).map(|(lo, _)| lo.div_euclid(1000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use expect_test::{Expect, expect};
+    use serde_json::json;
+
+    #[track_caller]
+    fn check(c: Value, expect: Expect) {
+        let out = match consent_fact(&c) {
+            Ok(Some(f)) => format!(
+                "{} {:?} given {} expires {:?} orgs {:?} excluded {:?} sensitive {:?} {:?} hidden {:?}",
+                f.id,
+                f.state,
+                fhir::time::format_instant(f.given * 1000),
+                f.expires.map(|e| fhir::time::format_instant(e * 1000)),
+                f.organizations,
+                f.excluded,
+                f.sensitive,
+                f.grantor,
+                hidden_items(&c),
+            ),
+            Ok(None) => "states nothing".into(),
+            Err(e) => format!("unreadable: {e:?}"),
+        };
+        expect.assert_eq(&out);
+    }
+
+    fn ircp(org: &str) -> Value {
+        json!({"role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]},
+               "reference": {"reference": org}})
+    }
+
+    #[test]
+    fn consents() {
+        // As the synthetic region records them: a permit excluding one hospital, sharing
+        // mental health, given by a guardian.
+        check(
+            json!({"resourceType": "Consent", "id": "c1", "status": "active",
+            "patient": {"reference": "Patient/p1"}, "dateTime": "2025-03-01T09:30:00+08:00",
+            "performer": [{"identifier": {"value": "x"}, "display": "guardian"}],
+            "provision": {"type": "permit", "period": {"start": "2025-03-01", "end": "2028-03-01"},
+              "provision": [
+                {"type": "deny", "actor": [ircp("Organization/h7")]},
+                {"type": "permit", "securityLabel": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "PSY"}]},
+                {"type": "deny", "data": [{"meaning": "instance", "reference": {"reference": "Observation/o9"}}]}
+              ]}}),
+            expect![[
+                r#"Consent/c1 Permit given 2025-03-01T01:30:00.000Z expires Some("2028-03-02T00:00:00.000Z") orgs [] excluded ["Organization/h7"] sensitive [MentalHealth] Guardian hidden ["Observation/o9"]"#
+            ]],
+        );
+        check(
+            json!({"resourceType": "Consent", "id": "c2", "status": "active",
+                   "patient": {"reference": "Patient/p1"}, "performer": [{"reference": "Patient/p1"}],
+                   "provision": {"type": "deny", "period": {"start": "2025-03-01"}}}),
+            expect![
+                "Consent/c2 Deny given 2025-03-01T00:00:00.000Z expires None orgs [] excluded [] sensitive [] Patient hidden []"
+            ],
+        );
+        check(
+            json!({"resourceType": "Consent", "id": "c3", "status": "inactive", "dateTime": "2025-03-01",
+                   "provision": {"type": "permit", "actor": [ircp("Organization/h1"), ircp("Organization/h2")]}}),
+            expect![[
+                r#"Consent/c3 Withdrawn given 2025-03-01T00:00:00.000Z expires None orgs ["Organization/h1", "Organization/h2"] excluded [] sensitive [] Patient hidden []"#
+            ]],
+        );
+        check(
+            json!({"resourceType": "Consent", "id": "c4", "status": "draft", "dateTime": "2025-03-01"}),
+            expect!["states nothing"],
+        );
+        check(
+            json!({"resourceType": "Consent", "id": "c5", "status": "active"}),
+            expect!["unreadable: NoDate"],
+        );
+        check(
+            json!({"resourceType": "Patient", "id": "p"}),
+            expect!["unreadable: NotAConsent"],
+        );
+    }
+}

@@ -1,0 +1,19 @@
+//! Who may see what of a patient's shared record, and why: Yilian's consent and access rules
+//! as pure functions. A request (who is calling, in what role, from which hospital, for what
+//! purpose) and the facts about the patient (consents, restrictions, the treatment
+//! relationship, break-glass grants) go in; a [`Decision`] comes out: permit or deny with
+//! its reasons, and the [`Scope`] of data a permit covers, as data a query can apply.
+//!
+//! Nothing here reads the clock, the store or the network: time and facts are passed in, so
+//! every decision can be replayed and tested exhaustively.
+
+pub mod category;
+pub mod consent;
+pub mod decide;
+
+pub use category::{Categories, Category, category_of};
+pub use consent::{consent_fact, hidden_items};
+pub use decide::{
+    Access, Basis, BreakGlass, Caller, ConsentFact, ConsentState, Decision, Default, Facts,
+    Grantor, Item, Purpose, Reason, Region, Role, Scope, Time, Withheld, decide,
+};
