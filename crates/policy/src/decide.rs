@@ -81,15 +81,18 @@ pub enum Purpose {
     PatientAccess,
     Research,
     Audit,
+    /// Running the platform (administrators).
+    Operations,
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 5] = [
+    pub const ALL: [Purpose; 6] = [
         Purpose::Treatment,
         Purpose::Emergency,
         Purpose::PatientAccess,
         Purpose::Research,
         Purpose::Audit,
+        Purpose::Operations,
     ];
 
     pub fn code(self) -> &'static str {
@@ -99,6 +102,7 @@ impl Purpose {
             Purpose::PatientAccess => "PATRQT",
             Purpose::Research => "HRESCH",
             Purpose::Audit => "HCOMPL",
+            Purpose::Operations => "HOPERAT",
         }
     }
 
