@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """End-to-end check of a Yilian server with the real Python FHIR client (`fhirclient`).
 
-Usage: fhirclient_e2e.py BASE_URL
+Usage: fhirclient_e2e.py BASE_URL TOKEN
+
+TOKEN is a bearer token (`yilian admin token --data DIR` prints one): every endpoint but
+/metadata needs it, and fhirclient sends it on its HTTP session.
 
 Against a fresh store: reads the CapabilityStatement through fhirclient's models, creates
 25 patients of one family and 3 of another, reads one back, then searches the family with
@@ -49,8 +52,9 @@ def new_patient(family, n):
     return p
 
 
-def main(base):
+def main(base, token):
     smart = client.FHIRClient(settings={"app_id": "yilian-e2e", "api_base": base})
+    smart.server.session.headers["Authorization"] = f"Bearer {token}"
     # fhirclient parses /metadata with its CapabilityStatement model, which rejects
     # anything that is not valid FHIR.
     smart.prepare()
@@ -100,10 +104,10 @@ def main(base):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: fhirclient_e2e.py BASE_URL")
+    if len(sys.argv) != 3:
+        sys.exit("usage: fhirclient_e2e.py BASE_URL TOKEN")
     try:
-        main(sys.argv[1])
+        main(sys.argv[1], sys.argv[2])
     except Failure as e:
         sys.exit(f"fhirclient e2e: FAILED: {e}")
     except Exception as e:  # an HTTP error or a model that did not parse is a failure too

@@ -455,6 +455,9 @@ pub fn login(users: &[User], username: &str, password: &str) -> Result<Principal
 pub struct Config {
     /// The token secret, base64.
     pub secret: String,
+    /// The audience Yilian's tokens name: this server (its base URL, or a region name).
+    #[serde(default = "default_audience")]
+    pub audience: String,
     #[serde(default)]
     pub clients: Vec<Client>,
     #[serde(default)]
@@ -466,6 +469,7 @@ impl Config {
     pub fn with_secret(random: &[u8; 32]) -> Config {
         Config {
             secret: base64::engine::general_purpose::STANDARD.encode(random),
+            audience: default_audience(),
             ..Config::default()
         }
     }
@@ -475,6 +479,10 @@ impl Config {
             .decode(self.secret.trim())
             .map_err(|_| AuthError::WeakSecret)
     }
+}
+
+fn default_audience() -> String {
+    "yilian".to_string()
 }
 
 #[cfg(test)]

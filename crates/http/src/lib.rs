@@ -5,7 +5,9 @@
 //! (unknown type, bad id, wrong content type) gets a FHIR answer rather than a framework one.
 //! Logs carry the method, resource type and status, never ids from queries or bodies.
 
+mod authn;
 mod response;
 mod routes;
 
+pub use authn::{Authn, now};
 pub use routes::{AppState, router};

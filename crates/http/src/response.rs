@@ -274,6 +274,61 @@ pub fn match_search(c: &service::Candidate) -> Option<Value> {
 pub const MATCH_EXPLANATION: &str =
     "https://yilian.health/fhir/StructureDefinition/match-explanation";
 
+/// The extension naming the hospital a shared item came from.
+pub const SOURCE_ORGANIZATION: &str =
+    "https://yilian.health/fhir/StructureDefinition/source-organization";
+
+/// The shared record as a searchset Bundle: an OperationOutcome saying on what basis it is
+/// shown and what was withheld (counts and reasons, nothing else), then each item with the
+/// hospital it came from.
+pub fn shared(base: &str, uri: &axum::http::Uri, r: &service::SharedRecord) -> Response {
+    let mut issues = vec![Issue {
+        severity: fhir::Severity::Information,
+        code: fhir::IssueType::Informational,
+        diagnostics: match &r.basis {
+            policy::Basis::OwnRecord => "shown to the patient: their own record".to_string(),
+            policy::Basis::Consent(id) => format!("shown under {id}"),
+            policy::Basis::RegionDefault => {
+                "shown under the region's opt-out default: no consent on file".to_string()
+            }
+            policy::Basis::BreakGlass => {
+                "shown by break-glass: this access is flagged for review and the patient is told"
+                    .to_string()
+            }
+        },
+        expression: vec![],
+    }];
+    for (why, count) in &r.withheld {
+        issues.push(Issue {
+            severity: fhir::Severity::Information,
+            code: fhir::IssueType::Informational,
+            diagnostics: why.describe(*count),
+            expression: vec![],
+        });
+    }
+    let search = |source: &Option<String>| {
+        let mut s = json!({"mode": "match"});
+        if let Some(org) = source {
+            s["extension"] =
+                json!([{"url": SOURCE_ORGANIZATION, "valueReference": {"reference": org}}]);
+        }
+        Some(s)
+    };
+    bundle(BundleParts {
+        kind: "searchset",
+        base,
+        total: Some(r.items.len() as u64),
+        self_link: format!("{base}{}", uri.path()),
+        next_link: None,
+        entries: r
+            .items
+            .iter()
+            .map(|i| (&i.stored, search(&i.source)))
+            .collect(),
+        outcome: Some(fhir::outcome::operation_outcome(&issues)),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -19,6 +19,8 @@ pub struct AppState {
     pub base_url: Option<String>,
     /// The largest request body accepted (413 above it).
     pub max_body_bytes: usize,
+    /// Credentials: every endpoint but discovery and sign-in needs a token.
+    pub auth: Arc<crate::authn::Authn>,
 }
 
 /// The whole API as one router.
@@ -39,16 +41,18 @@ async fn dispatch(State(app): State<Arc<AppState>>, req: Request) -> Response {
         .map(str::to_string)
         .collect();
     let resource_type = segments.first().cloned().unwrap_or_default();
-    let response = match handle(&app, req, &segments).await {
+    let response = crate::authn::challenge(match handle(&app, req, &segments).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
-    };
+    });
     let status = response.status().as_u16();
     // Types are not patient data; ids, queries and bodies are never logged.
     let logged_type = if fhir::is_supported_type(&resource_type)
         || resource_type.starts_with('_')
-        || resource_type == "metadata"
-    {
+        || matches!(
+            resource_type.as_str(),
+            "metadata" | "shared" | "auth" | ".well-known"
+        ) {
         resource_type.as_str()
     } else {
         "-"
@@ -71,23 +75,67 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
     let base = base_url(app, &headers);
     let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
     let svc = app.service.clone();
-    let caller = Caller::Client;
+    // Discovery and sign-in are open; everything else needs a verified token.
+    match (&method, seg.as_slice()) {
+        (&Method::GET, ["metadata"]) => {
+            return Ok(response::json_response(
+                StatusCode::OK,
+                &svc.capabilities(&base),
+            ));
+        }
+        (&Method::GET, ["health"]) => return Ok((StatusCode::OK, "ok").into_response()),
+        (&Method::GET, [".well-known", "smart-configuration"]) => {
+            let mut r =
+                response::json_response(StatusCode::OK, &crate::authn::smart_configuration(&base));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("application/json"),
+            );
+            return Ok(r);
+        }
+        (&Method::POST, ["auth", "token"]) => {
+            let form = read_form(app, &headers, body).await?;
+            let url = format!("{base}/auth/token");
+            return Ok(app.auth.token(&query_pairs(&form), &url));
+        }
+        (&Method::POST, ["auth", "login"]) => {
+            let form = read_form(app, &headers, body).await?;
+            return Ok(app.auth.login(&query_pairs(&form)));
+        }
+        _ => {}
+    }
+    let caller = app.auth.caller(&headers)?;
     let ret = prefer_return(&headers);
     match (&method, seg.as_slice()) {
-        (&Method::GET, ["metadata"]) => Ok(response::json_response(
-            StatusCode::OK,
-            &svc.capabilities(&base),
-        )),
-        (&Method::GET, ["health"]) => Ok((StatusCode::OK, "ok").into_response()),
+        (&Method::GET, ["shared", "Patient", id]) => {
+            let id = id.to_string();
+            let now = crate::authn::now();
+            let record = blocking(move || svc.shared_record(&caller, &id, now)).await?;
+            Ok(response::shared(&base, &parts.uri, &record))
+        }
+        (&Method::POST, ["shared", "Patient", id, "$break-glass"]) => {
+            let body = read_body(app, &headers, body).await?;
+            let id = id.to_string();
+            let now = crate::authn::now();
+            let task = blocking(move || svc.break_glass(&caller, &id, &body, now)).await?;
+            Ok(response::resource(
+                StatusCode::CREATED,
+                &task,
+                Some(format!("{base}/Task/{}/_history/{}", task.id, task.version)),
+                Return::Representation,
+            ))
+        }
         (&Method::POST, []) => {
             let body = read_body(app, &headers, body).await?;
             let v = blocking(move || svc.bundle(&caller, &body)).await?;
             Ok(response::json_response(StatusCode::OK, &v))
         }
-        (&Method::GET, ["_history"]) => history(app, &base, HistoryScope::System, &pairs).await,
+        (&Method::GET, ["_history"]) => {
+            history(app, caller, &base, HistoryScope::System, &pairs).await
+        }
         (&Method::POST, ["Patient", "$match"]) => {
             let body = read_body(app, &headers, body).await?;
-            let found = blocking(move || svc.match_patient(&body)).await?;
+            let found = blocking(move || svc.match_patient(&caller, &body)).await?;
             Ok(response::bundle(BundleParts {
                 kind: "searchset",
                 base: &base,
@@ -133,15 +181,15 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
                 .filter(|(k, _)| k == "targetSystem")
                 .flat_map(|(_, v)| v.split(',').map(str::to_string))
                 .collect();
-            let v = blocking(move || svc.pix(&source, &targets)).await?;
+            let v = blocking(move || svc.pix(&caller, &source, &targets)).await?;
             Ok(response::json_response(StatusCode::OK, &v))
         }
-        (&Method::GET, [t]) => search(app, &base, t, pairs, &headers, &parts.uri).await,
+        (&Method::GET, [t]) => search(app, caller, &base, t, pairs, &headers, &parts.uri).await,
         (&Method::POST, [t, "_search"]) => {
             let body = read_form(app, &headers, body).await?;
             let mut all = pairs.clone();
             all.extend(query_pairs(&body));
-            search(app, &base, t, all, &headers, &parts.uri).await
+            search(app, caller, &base, t, all, &headers, &parts.uri).await
         }
         (&Method::POST, [t]) => {
             let body = read_body(app, &headers, body).await?;
@@ -162,7 +210,14 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
             Ok(written(&base, &w, ret))
         }
         (&Method::GET, [t, "_history"]) => {
-            history(app, &base, HistoryScope::Type(t.to_string()), &pairs).await
+            history(
+                app,
+                caller,
+                &base,
+                HistoryScope::Type(t.to_string()),
+                &pairs,
+            )
+            .await
         }
         (&Method::GET, [t, id]) => {
             let (t, id) = (t.to_string(), id.to_string());
@@ -197,7 +252,7 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
         }
         (&Method::GET, [t, id, "_history"]) => {
             let scope = HistoryScope::Instance(t.to_string(), id.to_string());
-            history(app, &base, scope, &pairs).await
+            history(app, caller, &base, scope, &pairs).await
         }
         (&Method::GET, [t, id, "_history", vid]) => {
             let (t, id, vid) = (t.to_string(), id.to_string(), vid.to_string());
@@ -272,6 +327,7 @@ fn written(base: &str, w: &service::Written, ret: Return) -> Response {
 
 async fn search(
     app: &Arc<AppState>,
+    caller: Caller,
     base: &str,
     t: &str,
     pairs: Vec<(String, String)>,
@@ -282,7 +338,7 @@ async fn search(
     let lenient = prefer(headers, "handling").as_deref() == Some("lenient");
     let t2 = t.to_string();
     let p2 = pairs.clone();
-    let r: SearchResult = blocking(move || svc.search(&Caller::Client, &t2, &p2, lenient)).await?;
+    let r: SearchResult = blocking(move || svc.search(&caller, &t2, &p2, lenient)).await?;
     let self_link = format!("{base}{}", path_and_query(uri));
     let next = r.next.as_ref().map(|c| next_link(base, uri, &pairs, c));
     let outcome = (!r.ignored.is_empty()).then(|| {
@@ -312,6 +368,7 @@ async fn search(
 
 async fn history(
     app: &Arc<AppState>,
+    caller: Caller,
     base: &str,
     scope: HistoryScope,
     pairs: &[(String, String)],
@@ -322,7 +379,7 @@ async fn history(
     let page2 = page.clone();
     let scope2 = scope.clone();
     let (versions, next) =
-        blocking(move || svc.history(&Caller::Client, &scope2, count, page2.as_deref())).await?;
+        blocking(move || svc.history(&caller, &scope2, count, page2.as_deref())).await?;
     let path = match &scope {
         HistoryScope::System => "/_history".to_string(),
         HistoryScope::Type(t) => format!("/{t}/_history"),

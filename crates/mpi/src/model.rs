@@ -81,6 +81,11 @@ pub struct TermFrequencies {
 pub const M_FLOOR: f64 = 1e-5;
 pub const U_FLOOR: f64 = 1e-7;
 
+/// Below this many registrations the data cannot fit a model (EM over a handful of pairs,
+/// u sampled among a few people who are mostly the same person), so a reference model is
+/// used, and term frequencies are not.
+pub const MIN_FIT: usize = 500;
+
 impl Model {
     pub const VERSION: &str = "fs-1";
 
@@ -102,6 +107,28 @@ impl Model {
             version: format!("{}.{:08x}", Model::VERSION, digest as u32),
             thresholds: Thresholds::default(),
         }
+    }
+
+    /// The model a region starts with, before it has registrations enough to fit one:
+    /// m at [`Probabilities::initial_m`], u as in a city of millions (a name shared by one
+    /// in ten thousand, a birth date by one in thirty thousand, a resident ID by nobody
+    /// else), and a small prior.
+    pub fn reference() -> Model {
+        let levels = Probabilities([
+            vec![1e-4, 2e-5, 1e-6, 5e-4, 2e-3, 3e-2, 3e-3, 0.964],
+            vec![3.5e-5, 1e-6, 4e-3, 0.996],
+            vec![0.5, 0.5],
+            vec![1e-7, 1e-6, 1.0],
+            vec![1e-7, 1.0],
+            vec![1e-5, 1.0],
+            vec![1e-4, 1e-5, 1e-4, 1.0],
+            vec![1e-2, 0.99],
+        ]);
+        let u = U {
+            levels,
+            address_given_phone: 0.5,
+        };
+        Model::new(Probabilities::initial_m(), u, 1e-5)
     }
 
     /// Scores a comparison, with term-frequency adjustment when the two records' rarities
@@ -252,6 +279,9 @@ impl TermFrequencies {
 
     /// How common `r`'s values are.
     pub fn rarity(&self, r: &Record) -> Rarity {
+        if (self.people as usize) < MIN_FIT {
+            return Rarity::default();
+        }
         let people = f64::from(self.people.max(1));
         let u = |table: &HashMap<String, u32>, value: Option<String>| {
             let count = value
@@ -563,6 +593,12 @@ mod tests {
                     1 + i % 28
                 ))
             })
+            // Enough other people for term frequencies to count (see MIN_FIT).
+            .chain((0..MIN_FIT).map(|i| {
+                record(&format!(
+                    "name=赵/{i} py=zhao/x{i} birth=1970-01-01 phone=139{i:08} key=f{i}"
+                ))
+            }))
             .chain([a.clone(), b.clone()])
             .collect();
         let frequencies = TermFrequencies::new(&population);
@@ -594,18 +630,19 @@ mod tests {
 
     #[test]
     fn common_values_weigh_less() {
-        // 王伟 and the phone are shared by fifty people in the population; 李安琪 by none.
+        // 王伟 and the phone are shared by fifty of 550 people in the population; 李安琪 by
+        // none.
         check(
             "name=王/伟 py=wang/wei birth=1980-05-03 phone=13800001111",
             "name=王/伟 py=wang/wei birth=1980-05-03 phone=13800001111",
             true,
-            expect!["12.0 (p=0.99975): Name=ExactChars -0.2, Birth=Exact +14.5, Phone=Exact -0.3"],
+            expect!["20.4 (p=1.00000): Name=ExactChars +4.0, Birth=Exact +14.5, Phone=Exact +3.9"],
         );
         check(
             "name=李/安琪 py=li/anqi birth=1980-05-03 phone=13912345678",
             "name=李/安琪 py=li/anqi birth=1980-05-03 phone=13912345678",
             true,
-            expect!["21.7 (p=1.00000): Name=ExactChars +4.6, Birth=Exact +14.5, Phone=Exact +4.5"],
+            expect!["30.1 (p=1.00000): Name=ExactChars +8.8, Birth=Exact +14.5, Phone=Exact +8.7"],
         );
     }
 

@@ -95,9 +95,13 @@ pub fn link_all(records: &[Record], settings: &Settings) -> Batch {
         compare::compare(&records[a as usize], &records[b as usize])
     });
     lap("comparing", &mut timings);
-    let (m, prior) = model::train(&comparisons, &u, settings.em_iterations);
-    let prior = model::prior_over_all_pairs(prior, comparisons.len(), records.len());
-    let mut model = Model::new(m, u, prior);
+    let mut model = if records.len() < model::MIN_FIT {
+        Model::reference()
+    } else {
+        let (m, prior) = model::train(&comparisons, &u, settings.em_iterations);
+        let prior = model::prior_over_all_pairs(prior, comparisons.len(), records.len());
+        Model::new(m, u, prior)
+    };
     model.thresholds = settings.thresholds;
     let fitted = Fitted { model, tf, generic };
     lap("EM", &mut timings);
@@ -312,5 +316,29 @@ mod tests {
         assert_eq!(index.len(), 5);
         assert_eq!(index.upsert(records[0].clone()).0, 0);
         assert_eq!(index.position("e"), Some(4));
+    }
+
+    /// A region's first registrations are too few to fit a model on: the reference model
+    /// decides, so the same valid resident ID still links and a mere namesake does not.
+    #[test]
+    fn a_new_region_links_with_the_reference_model() {
+        let records: Vec<Record> = [
+            "key=a name=王/伟 py=wang/wei birth=1980-01-01 sex=M id=110105198001010016",
+            "key=b name=王/伟 py=wang/wei birth=1980-01-01 sex=M id=110105198001010016",
+            "key=c name=王/伟 py=wang/wei birth=1985-06-30 sex=M",
+        ]
+        .iter()
+        .map(|s| record(s))
+        .collect();
+        let batch = link_all(&records, &Settings::default());
+        assert_eq!(batch.fitted.model.version, Model::reference().version);
+        let decided: Vec<String> = batch
+            .scored
+            .iter()
+            .map(|s| format!("{}-{} {:?}", s.a, s.b, s.verdict.decision))
+            .collect();
+        assert_eq!(decided, ["0-1 Link"], "{decided:?}");
+        assert_eq!(batch.clusters.person_of[0], batch.clusters.person_of[1]);
+        assert_ne!(batch.clusters.person_of[0], batch.clusters.person_of[2]);
     }
 }

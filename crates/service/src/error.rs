@@ -65,6 +65,12 @@ pub enum Error {
     BadOperation(String),
     #[error("no Patient is registered under the sourceIdentifier")]
     IdentifierNotFound,
+    /// Not signed in, or the token does not verify; the message says which check failed.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Signed in, but not allowed; the message says which rule refused (never patient data).
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 /// How an error is presented: status, `issue.code`, and a stable code for clients and docs.
@@ -103,6 +109,8 @@ impl Error {
             Error::Internal(_) => (500, T::Exception, "internal"),
             Error::BadOperation(_) => (400, T::Invalid, "invalid-operation"),
             Error::IdentifierNotFound => (404, T::NotFound, "identifier-not-found"),
+            Error::Unauthenticated(_) => (401, T::Login, "unauthenticated"),
+            Error::Forbidden(_) => (403, T::Forbidden, "forbidden"),
         };
         Description {
             status,
@@ -222,6 +230,8 @@ pub fn all_codes() -> Vec<&'static str> {
         Error::Internal(String::new()),
         Error::BadOperation(String::new()),
         Error::IdentifierNotFound,
+        Error::Unauthenticated(String::new()),
+        Error::Forbidden(String::new()),
     ];
     samples.iter().map(|e| e.describe().code).collect()
 }

@@ -61,7 +61,8 @@ const PAGE: usize = 1000;
 impl Service {
     /// `POST Patient/$match`: the registered Patients that may be the person the
     /// Parameters' `resource` describes, best first.
-    pub fn match_patient(&self, body: &[u8]) -> Result<Vec<Candidate>, Error> {
+    pub fn match_patient(&self, caller: &Caller, body: &[u8]) -> Result<Vec<Candidate>, Error> {
+        caller.may_query_identity()?;
         let params = parameters(body, "$match")?;
         let mut patient = param(&params, "resource")
             .and_then(|p| p.get("resource"))
@@ -108,10 +109,34 @@ impl Service {
         Ok(out)
     }
 
+    /// The person registration `Patient/{patient_id}` belongs to (`Person/{id}`, following
+    /// merges) and every registration linked to it.
+    pub(crate) fn linked(&self, patient_id: &str) -> Result<(String, Vec<String>), Error> {
+        let guard = self.identity()?;
+        let registry = &guard.as_ref().expect("built by identity()").registry;
+        let person = registry
+            .person_of(&format!("Patient/{patient_id}"))
+            .and_then(|p| registry.current(&p.id))
+            .ok_or_else(|| Error::NotFound {
+                resource_type: "Patient".into(),
+                id: patient_id.into(),
+            })?;
+        Ok((
+            format!("Person/{}", person.id),
+            person.links.iter().map(|l| l.patient.clone()).collect(),
+        ))
+    }
+
     /// `GET Patient/$ihe-pix`: the identifiers and Patients of every registration of the
     /// person registered under `system|value`, optionally only identifiers of the
     /// `target_systems`. Returns the Parameters resource.
-    pub fn pix(&self, source: &str, target_systems: &[String]) -> Result<Value, Error> {
+    pub fn pix(
+        &self,
+        caller: &Caller,
+        source: &str,
+        target_systems: &[String],
+    ) -> Result<Value, Error> {
+        caller.may_query_identity()?;
         let pairs = vec![("identifier".to_string(), source.to_string())];
         let query = self.condition("Patient", &pairs)?;
         let page = self.store.search(&query)?;
@@ -161,6 +186,7 @@ impl Service {
     /// `POST Patient/$link` (`patient`, `target`, optional `task`): a person's decision that
     /// the registration belongs with the target's person. Returns that Person.
     pub fn link_patient(&self, caller: &Caller, body: &[u8]) -> Result<Stored, Error> {
+        caller.may_decide_identity()?;
         let params = parameters(body, "$link")?;
         let patient = reference(&params, "patient", "Patient")?;
         let target = reference(&params, "target", "Patient")?;
@@ -174,6 +200,7 @@ impl Service {
     /// `POST Patient/$unlink` (`patient`, optional `task`): a person's decision that the
     /// registration is not the person it is linked to. Returns its new Person.
     pub fn unlink_patient(&self, caller: &Caller, body: &[u8]) -> Result<Stored, Error> {
+        caller.may_decide_identity()?;
         let params = parameters(body, "$unlink")?;
         let patient = reference(&params, "patient", "Patient")?;
         let by = who(caller);
@@ -185,6 +212,7 @@ impl Service {
 
     /// `POST Person/$merge` (`source`, `target`): two persons are one. Returns the target.
     pub fn merge_persons(&self, caller: &Caller, body: &[u8]) -> Result<Stored, Error> {
+        caller.may_decide_identity()?;
         let params = parameters(body, "$merge")?;
         let source = reference(&params, "source", "Person")?;
         let target = reference(&params, "target", "Person")?;
@@ -198,6 +226,7 @@ impl Service {
 
     /// `POST Person/$unmerge` (`source`): undoes a merge. Returns the restored Person.
     pub fn unmerge_person(&self, caller: &Caller, body: &[u8]) -> Result<Stored, Error> {
+        caller.may_decide_identity()?;
         let params = parameters(body, "$unmerge")?;
         let source = strip(&reference(&params, "source", "Person")?);
         let by = who(caller);
@@ -694,10 +723,7 @@ fn grade(m: &Match) -> &'static str {
 }
 
 fn who(caller: &Caller) -> String {
-    match caller {
-        Caller::System => "system".into(),
-        Caller::Client => "api-client".into(),
-    }
+    caller.who()
 }
 
 fn parameters(body: &[u8], operation: &str) -> Result<Value, Error> {

@@ -8,9 +8,11 @@ mod bundle;
 mod capability;
 mod error;
 mod identity;
+mod shared;
 
 pub use error::{Description, Error, all_codes};
 pub use identity::{Candidate, Relinked};
+pub use shared::{ACCESS_TASKS, SharedItem, SharedRecord};
 pub use store::{HistoryScope, Stats, Stored};
 
 use fhir::search::{SearchQuery, parse_query};
@@ -18,15 +20,104 @@ use serde_json::Value;
 use std::sync::Arc;
 use store::{Entry, Store, WriteOp, WriteOutcome};
 
-/// Who is calling, as far as this layer knows. The consent issue extends it with the
-/// practitioner, role, hospital and purpose of use named by the caller's token.
+/// Who is calling.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
-    /// The platform itself: the CLI, imports, the demo.
+    /// The platform itself: the CLI, imports, the demo's loader.
     System,
-    /// An API client (authentication arrives with the consent issue).
-    Client,
+    /// A person or a hospital system, as their verified token names them.
+    User(auth::Principal),
 }
+
+impl Caller {
+    /// The platform or an administrator: the generic FHIR API in full.
+    fn operates(&self) -> bool {
+        match self {
+            Caller::System => true,
+            Caller::User(p) => p.caller.role == policy::Role::Admin,
+        }
+    }
+
+    /// A clinician acting for a hospital.
+    fn clinician(&self) -> Option<&policy::Caller> {
+        match self {
+            Caller::User(p)
+                if matches!(
+                    p.caller.role,
+                    policy::Role::Doctor | policy::Role::Nurse | policy::Role::Pharmacist
+                ) && p.caller.organization.is_some() =>
+            {
+                Some(&p.caller)
+            }
+            _ => None,
+        }
+    }
+
+    /// For audit and provenance: who, never what they read.
+    pub fn who(&self) -> String {
+        match self {
+            Caller::System => "system".into(),
+            Caller::User(p) => p.subject.clone(),
+        }
+    }
+
+    /// Reading `resource_type` through the generic API. A patient's data is read only
+    /// through the shared record, where consent decides; the directory (hospitals,
+    /// practitioners, places, medicines) is open to every signed-in caller.
+    fn may_read(&self, resource_type: &str) -> Result<(), Error> {
+        if self.operates() || DIRECTORY.contains(&resource_type) {
+            return Ok(());
+        }
+        Err(Error::Forbidden(format!(
+            "{resource_type} is patient data: read it through GET /shared/Patient/{{id}}, where the patient's consent decides"
+        )))
+    }
+
+    /// Writing: the platform, administrators, and hospital systems acting for clinicians
+    /// (the feeds that send a hospital's records).
+    fn may_write(&self) -> Result<(), Error> {
+        if self.operates() || self.clinician().is_some() {
+            return Ok(());
+        }
+        Err(Error::Forbidden(
+            "this role does not write records".to_string(),
+        ))
+    }
+
+    /// Patient-index decisions (`$link`, `$unlink`, `$merge`, `$unmerge`, re-link).
+    fn may_decide_identity(&self) -> Result<(), Error> {
+        if self.operates() {
+            return Ok(());
+        }
+        Err(Error::Forbidden(
+            "only administrators decide patient-index links".to_string(),
+        ))
+    }
+
+    /// Patient-index queries (`$match`, `$ihe-pix`): clinicians finding a patient.
+    fn may_query_identity(&self) -> Result<(), Error> {
+        if self.operates() || self.clinician().is_some() {
+            return Ok(());
+        }
+        Err(Error::Forbidden(
+            "only clinicians and administrators query the patient index".to_string(),
+        ))
+    }
+}
+
+/// Types every signed-in caller may read through the generic API: no patient's data.
+const DIRECTORY: &[&str] = &[
+    "Organization",
+    "Practitioner",
+    "PractitionerRole",
+    "Location",
+    "HealthcareService",
+    "Endpoint",
+    "Medication",
+    "Substance",
+    "ValueSet",
+    "CodeSystem",
+];
 
 /// The result of a create, update or delete.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +158,8 @@ impl Checked {
 pub struct Config {
     pub default_count: usize,
     pub max_count: usize,
+    /// The region's sharing policy.
+    pub region: policy::Region,
 }
 
 impl Default for Config {
@@ -74,6 +167,7 @@ impl Default for Config {
         Config {
             default_count: 20,
             max_count: fhir::search::MAX_COUNT,
+            region: policy::Region::default(),
         }
     }
 }
@@ -98,11 +192,12 @@ impl Service {
     /// `POST [type]`, with `If-None-Exist` as raw query pairs.
     pub fn create(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         resource_type: &str,
         body: &[u8],
         if_none_exist: Option<&[(String, String)]>,
     ) -> Result<Written, Error> {
+        caller.may_write()?;
         let resource = self.parse_resource(resource_type, body)?;
         let if_none_exist = if_none_exist
             .map(|pairs| self.condition(resource_type, pairs))
@@ -116,12 +211,13 @@ impl Service {
     /// `PUT [type]/[id]`: update, or create with the client's id.
     pub fn update(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         resource_type: &str,
         id: &str,
         body: &[u8],
         if_match: Option<&str>,
     ) -> Result<Written, Error> {
+        caller.may_write()?;
         if !fhir::is_valid_id(id) {
             return Err(Error::InvalidId);
         }
@@ -142,12 +238,13 @@ impl Service {
     /// `PUT [type]?[search]`: update the one match, or create when none matches.
     pub fn conditional_update(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         resource_type: &str,
         pairs: &[(String, String)],
         body: &[u8],
         if_match: Option<&str>,
     ) -> Result<Written, Error> {
+        caller.may_write()?;
         let resource = self.parse_resource(resource_type, body)?;
         let query = self.condition(resource_type, pairs)?;
         self.write_one(WriteOp::ConditionalUpdate {
@@ -160,11 +257,12 @@ impl Service {
     /// `DELETE [type]/[id]`: a new version marking the resource deleted.
     pub fn delete(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         resource_type: &str,
         id: &str,
         if_match: Option<&str>,
     ) -> Result<Option<Stored>, Error> {
+        caller.may_write()?;
         check_type(resource_type)?;
         let out = self.transact(vec![Entry {
             full_url: None,
@@ -178,8 +276,9 @@ impl Service {
     }
 
     /// `GET [type]/[id]`.
-    pub fn read(&self, _caller: &Caller, resource_type: &str, id: &str) -> Result<Stored, Error> {
+    pub fn read(&self, caller: &Caller, resource_type: &str, id: &str) -> Result<Stored, Error> {
         check_type(resource_type)?;
+        caller.may_read(resource_type)?;
         match self.store.read(resource_type, id)? {
             None => Err(Error::NotFound {
                 resource_type: resource_type.into(),
@@ -196,12 +295,13 @@ impl Service {
     /// `GET [type]/[id]/_history/[vid]`.
     pub fn vread(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         resource_type: &str,
         id: &str,
         version: &str,
     ) -> Result<Stored, Error> {
         check_type(resource_type)?;
+        caller.may_read(resource_type)?;
         let not_found = || Error::NotFound {
             resource_type: resource_type.into(),
             id: format!("{id}/_history/{version}"),
@@ -220,14 +320,22 @@ impl Service {
     /// `GET [type]?[search]`.
     pub fn search(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         resource_type: &str,
         pairs: &[(String, String)],
         lenient: bool,
     ) -> Result<SearchResult, Error> {
         check_type(resource_type)?;
+        caller.may_read(resource_type)?;
         check_search_size(pairs)?;
         let mut query = parse_query(resource_type, pairs, lenient).map_err(Error::BadSearch)?;
+        let includes = !query.include.is_empty() || !query.revinclude.is_empty();
+        if includes && !caller.operates() {
+            return Err(Error::Forbidden(
+                "_include and _revinclude are for administrators: they would reach patient data"
+                    .to_string(),
+            ));
+        }
         if query.sort.len() > 1 {
             // Keyset paging is on one sort key; a silent partial sort would mislead.
             return Err(Error::BadSearch(vec![fhir::Issue::error(
@@ -250,14 +358,17 @@ impl Service {
     /// `GET [type]/[id]/_history`, `GET [type]/_history`, `GET /_history`.
     pub fn history(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         scope: &HistoryScope,
         count: Option<usize>,
         page: Option<&str>,
     ) -> Result<(Vec<Stored>, Option<String>), Error> {
         match scope {
-            HistoryScope::System => {}
-            HistoryScope::Type(t) | HistoryScope::Instance(t, _) => check_type(t)?,
+            HistoryScope::System => caller.may_read("*")?,
+            HistoryScope::Type(t) | HistoryScope::Instance(t, _) => {
+                check_type(t)?;
+                caller.may_read(t)?;
+            }
         }
         let count = count
             .unwrap_or(self.config.default_count)
@@ -278,11 +389,12 @@ impl Service {
     /// `GET Patient/[id]/$everything`.
     pub fn everything(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         patient_id: &str,
         count: Option<usize>,
         page: Option<&str>,
     ) -> Result<SearchResult, Error> {
+        caller.may_read("Patient")?;
         let count = count
             .unwrap_or(self.config.max_count)
             .clamp(1, self.config.max_count);
@@ -296,6 +408,7 @@ impl Service {
 
     /// `POST /` with a batch or transaction Bundle; returns the response Bundle.
     pub fn bundle(&self, caller: &Caller, body: &[u8]) -> Result<Value, Error> {
+        caller.may_write()?;
         bundle::process(self, caller, body)
     }
 
@@ -309,7 +422,13 @@ impl Service {
     /// Writes many checked resources at once (the import path), in one transaction when all
     /// succeed; if one fails, each is retried alone so the others still land. A resource with
     /// an id is written as an update, so importing the same data twice changes nothing.
-    pub fn import(&self, _caller: &Caller, resources: Vec<Checked>) -> Vec<Result<Written, Error>> {
+    pub fn import(&self, caller: &Caller, resources: Vec<Checked>) -> Vec<Result<Written, Error>> {
+        if let Err(Error::Forbidden(why)) = caller.may_write() {
+            return resources
+                .iter()
+                .map(|_| Err(Error::Forbidden(why.clone())))
+                .collect();
+        }
         let mut results: Vec<Option<Result<Written, Error>>> = Vec::with_capacity(resources.len());
         let mut entries = Vec::new();
         let mut positions = Vec::new();

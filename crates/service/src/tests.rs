@@ -18,7 +18,7 @@ fn service() -> Service {
 #[track_caller]
 fn check_create(resource_type: &str, body: &str, expect: Expect) {
     let s = service();
-    let actual = match s.create(&Caller::Client, resource_type, body.as_bytes(), None) {
+    let actual = match s.create(&Caller::System, resource_type, body.as_bytes(), None) {
         Ok(w) => format!("created {} v{}", w.stored.resource_type, w.stored.version),
         Err(e) => format!(
             "{} {}\n{}",
@@ -80,7 +80,7 @@ fn error_messages_carry_no_resource_content() {
         r#"{{"resourceType":"Patient","birthDate":"{secret}","name":[{{"family":"{secret}"}}]}}"#
     );
     let err = s
-        .create(&Caller::Client, "Patient", body.as_bytes(), None)
+        .create(&Caller::System, "Patient", body.as_bytes(), None)
         .expect_err("an invalid birth date is rejected");
     let text = format!("{err} {:?}", err.issues());
     assert!(!text.contains(secret), "{text}");
@@ -126,7 +126,7 @@ fn one_sort_key_only() {
     let s = service();
     let pairs = vec![("_sort".to_string(), "-date,_id".to_string())];
     let err = s
-        .search(&Caller::Client, "Observation", &pairs, false)
+        .search(&Caller::System, "Observation", &pairs, false)
         .expect_err("two sort keys are refused");
     expect![[r#"error not-supported: _sort takes one sort key
 "#]]
@@ -152,7 +152,7 @@ fn registered(patients: u64) -> (Service, Vec<synth::Registered>) {
 }
 
 fn pix_ids(s: &Service, source: &str) -> Result<Vec<String>, Error> {
-    let v = s.pix(source, &[])?;
+    let v = s.pix(&Caller::System, source, &[])?;
     Ok(v["parameter"]
         .as_array()
         .into_iter()
@@ -199,6 +199,7 @@ fn one_record_number_finds_every_registration_of_the_person_and_no_one_else() {
         .mrn_system();
     let only = s
         .pix(
+            &Caller::System,
             &format!("{system}|{}", r.mrn),
             std::slice::from_ref(&system),
         )
@@ -229,7 +230,7 @@ fn a_registration_is_linked_as_it_arrives() {
     again["identifier"][0]["system"] = "https://yilian.health/fhir/sid/mrn/h30".into();
     again["identifier"][0]["value"] = "LATE-1".into();
     s.create(
-        &Caller::Client,
+        &Caller::System,
         "Patient",
         again.to_string().as_bytes(),
         None,
@@ -270,7 +271,7 @@ fn match_grades_candidates_and_explains_them() {
             "name": r.patient["name"], "gender": r.patient["gender"], "birthDate": r.patient["birthDate"]}},
         {"name": "onlyCertainMatches", "valueBoolean": true}]});
     let found = s
-        .match_patient(params.to_string().as_bytes())
+        .match_patient(&Caller::System, params.to_string().as_bytes())
         .expect("matched");
     assert!(!found.is_empty());
     for c in &found {
@@ -288,7 +289,7 @@ fn match_grades_candidates_and_explains_them() {
         r#"{"resourceType":"Parameters","parameter":[{"name":"resource","resource":{"resourceType":"Observation","status":"final","code":{"text":"x"}}}]}"#,
     ]
     .iter()
-    .map(|b| match s.match_patient(b.as_bytes()) {
+    .map(|b| match s.match_patient(&Caller::System, b.as_bytes()) {
         Ok(_) => "ok".to_string(),
         Err(e) => format!("{} {}: {}", e.describe().status, e.describe().code, e),
     })
@@ -299,7 +300,7 @@ fn match_grades_candidates_and_explains_them() {
         400 type-mismatch: the body is a Observation, the URL names Patient"#]]
     .assert_eq(&errors.join("\n"));
     let e = s
-        .pix("urn:oid:2.16.156.10011.1.3|000", &[])
+        .pix(&Caller::System, "urn:oid:2.16.156.10011.1.3|000", &[])
         .expect_err("unknown");
     assert_eq!(e.describe().code, "identifier-not-found");
 }
@@ -317,7 +318,7 @@ fn params(pairs: &[(&str, &str)]) -> Vec<u8> {
 fn person_of(s: &Service, patient: &str) -> serde_json::Value {
     let pairs = vec![("link".to_string(), patient.to_string())];
     let found = s
-        .search(&Caller::Client, "Person", &pairs, false)
+        .search(&Caller::System, "Person", &pairs, false)
         .expect("search");
     assert_eq!(found.matches.len(), 1, "one person links {patient}");
     serde_json::from_slice(&found.matches[0].body).expect("JSON")
@@ -355,7 +356,7 @@ fn persons_keep_their_ids_through_unlink_link_merge_and_unmerge() {
 
     // Unlink: a new person for a, remembered as distinct.
     let new = s
-        .unlink_patient(&Caller::Client, &params(&[("patient", &a)]))
+        .unlink_patient(&Caller::System, &params(&[("patient", &a)]))
         .expect("unlink");
     let new_id = new.id.clone();
     assert_ne!(new_id, pid);
@@ -371,7 +372,7 @@ fn persons_keep_their_ids_through_unlink_link_merge_and_unmerge() {
     );
     // Linking a back to b's person is refused: a decision said they differ.
     let e = s
-        .link_patient(&Caller::Client, &params(&[("patient", &a), ("target", &b)]))
+        .link_patient(&Caller::System, &params(&[("patient", &a), ("target", &b)]))
         .expect_err("distinct");
     expect!["a decision says these are different people; unmerge or undo it first"]
         .assert_eq(&e.to_string());
@@ -379,7 +380,7 @@ fn persons_keep_their_ids_through_unlink_link_merge_and_unmerge() {
     // the unlink.
     let e = s
         .merge_persons(
-            &Caller::Client,
+            &Caller::System,
             &params(&[
                 ("source", &format!("Person/{new_id}")),
                 ("target", &format!("Person/{pid}")),
@@ -389,7 +390,7 @@ fn persons_keep_their_ids_through_unlink_link_merge_and_unmerge() {
     assert_eq!(e.describe().code, "invalid-operation");
     let (versions, _) = s
         .history(
-            &Caller::Client,
+            &Caller::System,
             &store::HistoryScope::Instance("Person".into(), pid.clone()),
             None,
             None,
@@ -409,7 +410,7 @@ fn persons_keep_their_ids_through_unlink_link_merge_and_unmerge() {
         .to_string();
     let merged = s
         .merge_persons(
-            &Caller::Client,
+            &Caller::System,
             &params(&[
                 ("source", &format!("Person/{other_pid}")),
                 ("target", &format!("Person/{pid}")),
@@ -420,7 +421,7 @@ fn persons_keep_their_ids_through_unlink_link_merge_and_unmerge() {
     assert_eq!(person_of(&s, &other_key)["id"], pid.as_str());
     let restored = s
         .unmerge_person(
-            &Caller::Client,
+            &Caller::System,
             &params(&[("source", &format!("Person/{other_pid}"))]),
         )
         .expect("unmerge");
@@ -431,7 +432,7 @@ fn persons_keep_their_ids_through_unlink_link_merge_and_unmerge() {
     let task = serde_json::json!({"resourceType": "Task", "id": "t1", "status": "requested", "intent": "proposal",
         "focus": {"reference": other_key}});
     s.update(
-        &Caller::Client,
+        &Caller::System,
         "Task",
         "t1",
         task.to_string().as_bytes(),
@@ -440,7 +441,7 @@ fn persons_keep_their_ids_through_unlink_link_merge_and_unmerge() {
     .expect("task");
     let linked = s
         .link_patient(
-            &Caller::Client,
+            &Caller::System,
             &params(&[("patient", &other_key), ("target", &b), ("task", "Task/t1")]),
         )
         .expect("link");
@@ -454,7 +455,7 @@ fn persons_keep_their_ids_through_unlink_link_merge_and_unmerge() {
         .cloned();
     assert_eq!(link.map(|l| l["assurance"].clone()), Some("level4".into()));
     let t: serde_json::Value =
-        serde_json::from_slice(&s.read(&Caller::Client, "Task", "t1").expect("task").body)
+        serde_json::from_slice(&s.read(&Caller::System, "Task", "t1").expect("task").body)
             .expect("JSON");
     assert_eq!(t["status"], "completed");
     assert_eq!(t["output"][0]["valueCode"], "linked");
@@ -466,7 +467,7 @@ fn persons_keep_their_ids_through_unlink_link_merge_and_unmerge() {
         params(&[("patient", &a), ("target", &b), ("task", "Task/missing")]),
     ]
     .iter()
-    .map(|body| match s.link_patient(&Caller::Client, body) {
+    .map(|body| match s.link_patient(&Caller::System, body) {
         Ok(_) => "ok".into(),
         Err(e) => format!("{} {}", e.describe().status, e),
     })
@@ -494,7 +495,7 @@ fn unsure_pairs_wait_in_the_review_queue() {
         ("status".to_string(), "requested".to_string()),
     ];
     let queue = s
-        .search(&Caller::Client, "Task", &pairs, false)
+        .search(&Caller::System, "Task", &pairs, false)
         .expect("search");
     assert!(
         !queue.matches.is_empty(),
@@ -530,7 +531,7 @@ fn a_relink_asks_where_the_new_fit_disagrees_and_changes_no_person() {
         .expect("a clean registration of someone registered twice");
     let key = format!("Patient/{}", r.patient["id"].as_str().expect("id"));
     let own = s
-        .unlink_patient(&Caller::Client, &params(&[("patient", &key)]))
+        .unlink_patient(&Caller::System, &params(&[("patient", &key)]))
         .expect("unlink")
         .id;
     let again = s.relink().expect("relink");

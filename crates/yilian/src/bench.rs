@@ -256,17 +256,18 @@ fn ingest(service: &Service, patients: u64) -> anyhow::Result<(usize, f64, Vec<S
 fn measure(service: &Service, patients: &[String], requests: usize) -> anyhow::Result<()> {
     let rt = crate::serve::runtime()?;
     rt.block_on(async {
-        let (addr, server) = serve_locally(service).await?;
+        let (addr, server, token) = serve_locally(service).await?;
+        let token: Arc<str> = token.into();
         let patients = Arc::new(patients.to_vec());
         for clients in [1usize, 16] {
             let p = patients.clone();
-            let r = load(addr, clients, requests, move |i| {
+            let r = load(addr, &token, clients, requests, move |i| {
                 format!("/Patient/{}", p[(i * 7919) % p.len()])
             })
             .await?;
             r.print(&format!("read by id, {clients:>2} clients"));
             let p = patients.clone();
-            let r = load(addr, clients, requests / 4, move |i| {
+            let r = load(addr, &token, clients, requests / 4, move |i| {
                 format!(
                     "/Observation?patient={}&_count=100",
                     p[(i * 104_729) % p.len()]
@@ -283,22 +284,29 @@ fn measure(service: &Service, patients: &[String], requests: usize) -> anyhow::R
 }
 
 /// The API on an ephemeral local port, for measuring over a real socket.
+/// Serves `service` on a loopback port with throwaway credentials; returns the address,
+/// the server task and an administrator's token for it.
 pub async fn serve_locally(
     service: &Service,
 ) -> anyhow::Result<(
     std::net::SocketAddr,
     tokio::task::JoinHandle<std::io::Result<()>>,
+    String,
 )> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
+    let credentials = crate::admin::fresh();
+    let token = crate::admin::mint(&credentials, &crate::admin::operator(), 3600)?;
     let app = http_api::router(http_api::AppState {
         service: service.clone(),
         base_url: None,
         max_body_bytes: 1 << 20,
+        auth: std::sync::Arc::new(http_api::Authn::new(&credentials, &credentials.audience)?),
     });
     Ok((
         addr,
         tokio::spawn(async move { axum::serve(listener, app).await }),
+        token,
     ))
 }
 
@@ -325,6 +333,7 @@ impl Figures {
 /// `clients` keep-alive connections share `total` GETs of `path(i)`.
 async fn load(
     addr: std::net::SocketAddr,
+    token: &Arc<str>,
     clients: usize,
     total: usize,
     path: impl Fn(usize) -> String + Send + Sync + 'static,
@@ -334,8 +343,9 @@ async fn load(
     let mut tasks = Vec::new();
     for c in 0..clients {
         let path = path.clone();
+        let token = token.clone();
         tasks.push(tokio::spawn(async move {
-            let mut conn = Connection::open(addr).await?;
+            let mut conn = Connection::open(addr).await?.with_token(&token);
             let mut lat = Vec::new();
             let mut i = c;
             while i < total {

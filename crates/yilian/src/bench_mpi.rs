@@ -404,15 +404,20 @@ fn served(args: &Args) -> anyhow::Result<()> {
     }
     println!("loaded {loaded} Patients in {:.1?}", started.elapsed());
     let started = Instant::now();
-    service.match_patient(probes.first().context("no probes")?)?;
+    service.match_patient(
+        &service::Caller::System,
+        probes.first().context("no probes")?,
+    )?;
     println!(
         "index built from the store (persons stored) in {:.1?}",
         started.elapsed()
     );
     let rt = crate::serve::runtime()?;
     let times = rt.block_on(async {
-        let (addr, server) = crate::bench::serve_locally(&service).await?;
-        let mut conn = crate::client::Connection::open(addr).await?;
+        let (addr, server, token) = crate::bench::serve_locally(&service).await?;
+        let mut conn = crate::client::Connection::open(addr)
+            .await?
+            .with_token(&token);
         let mut times = Vec::with_capacity(probes.len());
         for body in &probes {
             let t = Instant::now();

@@ -8,6 +8,7 @@ use tokio::net::TcpStream;
 pub struct Connection {
     stream: BufReader<TcpStream>,
     host: String,
+    token: Option<String>,
 }
 
 impl Connection {
@@ -17,7 +18,14 @@ impl Connection {
         Ok(Connection {
             stream: BufReader::new(stream),
             host: addr.to_string(),
+            token: None,
         })
+    }
+
+    /// Sends `Authorization: Bearer {token}` with every request.
+    pub fn with_token(mut self, token: &str) -> Connection {
+        self.token = Some(token.to_string());
+        self
     }
 
     pub async fn get(&mut self, path: &str) -> anyhow::Result<(u16, Vec<u8>)> {
@@ -40,6 +48,9 @@ impl Connection {
             encode_path(path),
             self.host
         );
+        if let Some(token) = &self.token {
+            req.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        }
         if let Some(body) = body {
             req.push_str(&format!(
                 "Content-Type: application/fhir+json\r\nContent-Length: {}\r\n",
@@ -77,13 +88,17 @@ impl Connection {
     }
 }
 
-/// One GET on a fresh connection.
-pub async fn http_get(base: &str, path: &str) -> anyhow::Result<(u16, Vec<u8>)> {
+/// One GET on a fresh connection, with a bearer token.
+pub async fn http_get(base: &str, path: &str, token: &str) -> anyhow::Result<(u16, Vec<u8>)> {
     let addr = base
         .trim_start_matches("http://")
         .parse()
         .context("base is http://ip:port")?;
-    Connection::open(addr).await?.get(path).await
+    Connection::open(addr)
+        .await?
+        .with_token(token)
+        .get(path)
+        .await
 }
 
 /// Percent-encodes what a request line cannot carry (non-ASCII, spaces, `|`).

@@ -80,6 +80,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let service = crate::open_service(&store_args)?;
+    let credentials = crate::admin::load_or_create(&store_args.data)?;
+    let token = crate::admin::mint(&credentials, &crate::admin::operator(), 3600)?;
+    let store_dir = store_args.data.clone();
     let serve_args = serve::Args {
         store: store_args,
         listen: args.listen,
@@ -102,7 +105,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let addr = ready_rx.await?;
         let base = format!("http://{addr}");
         if !reuse {
-            let n = ingest(&service, addr, &region, &data).await?;
+            let n = ingest(&service, addr, &token, &region, &data).await?;
             std::fs::write(
                 data.join(MARKER),
                 serde_json::to_vec_pretty(&serde_json::json!({
@@ -120,9 +123,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             person.resident_id,
             person.hospitals.join(" and ")
         );
-        tour(&base, &person).await?;
+        tour(&base, &person, &token).await?;
         let linked = linked_person(&region)?;
-        identity_tour(&base, &linked).await?;
+        identity_tour(&base, &linked, &token).await?;
+        shared_tour(&base, &demo_persons(&region)?, &credentials).await?;
         if once {
             server.abort();
             let closing = service.clone();
@@ -130,18 +134,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             return Ok(());
         }
         println!("\nYilian is serving FHIR R4 at {base} (Ctrl-C to stop).");
-        println!("Try:");
-        println!("  curl -s '{base}/Patient?identifier={}|{}'", terminology::systems::RESIDENT_ID, person.resident_id);
-        println!("  curl -s '{base}/Encounter?patient={}&_sort=-date'", person.patients.join(","));
-        println!("  curl -s '{base}/Patient/{}/$everything'", person.patients[0]);
+        println!("Every call but /metadata needs a token. Try, as an administrator:");
+        println!("  export AUTH=\"Authorization: Bearer $(cargo run -q --release -- admin token --data {})\"", store_dir.display());
+        println!("  curl -s -H \"$AUTH\" '{base}/Patient?identifier={}|{}'", terminology::systems::RESIDENT_ID, person.resident_id);
+        println!("  curl -s -H \"$AUTH\" '{base}/Encounter?patient={}&_sort=-date'", person.patients.join(","));
         println!(
-            "  curl -s '{base}/Patient/$ihe-pix?sourceIdentifier={}|{}'",
+            "  curl -s -H \"$AUTH\" '{base}/Patient/$ihe-pix?sourceIdentifier={}|{}'",
             linked.mrn_system, linked.mrn
         );
         println!(
-            "  curl -s -X POST -H 'Content-Type: application/fhir+json' '{base}/Patient/$match' -d '{}'",
+            "  curl -s -X POST -H \"$AUTH\" -H 'Content-Type: application/fhir+json' '{base}/Patient/$match' -d '{}'",
             match_request(&linked)
         );
+        let (patient, hospital) = &person.registered[person.registered.len() - 1];
+        println!("and as a doctor of {hospital} opening the shared record:");
+        println!(
+            "  export AUTH=\"Authorization: Bearer $(cargo run -q --release -- admin token --data {} --role doctor --organization Organization/{hospital} --practitioner Practitioner/demo-doctor)\"",
+            store_dir.display()
+        );
+        println!("  curl -s -H \"$AUTH\" '{base}/shared/Patient/{patient}'");
         println!("The generated files and their ground truth are in {}.", region.display());
         server.await??;
         anyhow::Ok(())
@@ -154,6 +165,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 async fn ingest(
     service: &Service,
     addr: std::net::SocketAddr,
+    token: &str,
     region: &Path,
     data: &Path,
 ) -> anyhow::Result<u64> {
@@ -203,7 +215,7 @@ async fn ingest(
     let lines: u64 = bundles.iter().map(|f| count_lines(f)).sum();
     let bar = crate::import::bar(lines, "bundles", true);
     let mut posted = 0;
-    let mut conn = Connection::open(addr).await?;
+    let mut conn = Connection::open(addr).await?.with_token(token);
     for f in &bundles {
         let file = std::io::BufReader::new(std::fs::File::open(f)?);
         for (i, line) in file.split(b'\n').enumerate() {
@@ -241,15 +253,31 @@ pub struct DemoPerson {
     pub resident_id: String,
     pub patients: Vec<String>,
     pub hospitals: Vec<String>,
+    /// Each registration: the Patient id and the hospital's Organization id.
+    pub registered: Vec<(String, String)>,
 }
 
 fn demo_person(region: &Path) -> anyhow::Result<DemoPerson> {
+    demo_persons(region)?
+        .into_iter()
+        .next()
+        .context("no person in the region is registered at two hospitals")
+}
+
+/// People registered cleanly at two hospitals or more who permit sharing, most visited
+/// first.
+fn demo_persons(region: &Path) -> anyhow::Result<Vec<DemoPerson>> {
     let read = |name: &str| read_truth(region, name);
     let persons = read("persons.ndjson")?;
     let registrations = read("registrations.ndjson")?;
-    let mut best: Option<(usize, &Value, Vec<&Value>)> = None;
+    let mut found: Vec<(usize, &Value, Vec<&Value>)> = Vec::new();
     for p in &persons {
-        if p["newborn"] == true || p["consent"]["decision"] != "permit" {
+        let consent = &p["consent"];
+        if p["newborn"] == true
+            || consent["decision"] != "permit"
+            || consent["withdrawn"] == true
+            || !consent["excludedHospital"].is_null()
+        {
             continue;
         }
         let regs: Vec<&Value> = registrations
@@ -262,12 +290,19 @@ fn demo_person(region: &Path) -> anyhow::Result<DemoPerson> {
         let hospitals: std::collections::BTreeSet<&str> =
             regs.iter().filter_map(|r| r["hospital"].as_str()).collect();
         let score = p["visits"].as_u64().unwrap_or(0) as usize + 100 * hospitals.len().min(3);
-        if clean && hospitals.len() >= 2 && best.as_ref().is_none_or(|(s, _, _)| score > *s) {
-            best = Some((score, p, regs));
+        if clean && hospitals.len() >= 2 {
+            found.push((score, p, regs));
         }
     }
-    let (_, p, regs) = best.context("no person in the region is registered at two hospitals")?;
-    Ok(DemoPerson {
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
+    Ok(found
+        .into_iter()
+        .map(|(_, p, regs)| demo_person_of(p, &regs))
+        .collect())
+}
+
+fn demo_person_of(p: &Value, regs: &[&Value]) -> DemoPerson {
+    DemoPerson {
         name: p["name"].as_str().unwrap_or_default().to_string(),
         resident_id: p["residentId"].as_str().unwrap_or_default().to_string(),
         patients: regs
@@ -280,7 +315,16 @@ fn demo_person(region: &Path) -> anyhow::Result<DemoPerson> {
             .filter_map(synth::hospitals::hospital)
             .map(|h| h.zh.to_string())
             .collect(),
-    })
+        registered: regs
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    r["patient"].as_str()?.to_string(),
+                    r["hospital"].as_str()?.to_string(),
+                ))
+            })
+            .collect(),
+    }
 }
 
 /// Someone a clerk registered with errors at one hospital at least (a homophone, pinyin
@@ -381,7 +425,7 @@ pub fn match_request(p: &Linked) -> String {
 
 /// The cross-hospital identity: one hospital's record number gives every registration of
 /// the person, the mistyped ones included; a name and birth date find them by `$match`.
-async fn identity_tour(base: &str, p: &Linked) -> anyhow::Result<()> {
+async fn identity_tour(base: &str, p: &Linked, token: &str) -> anyhow::Result<()> {
     let hospital_of = |id: &str| {
         p.registrations
             .iter()
@@ -403,7 +447,7 @@ async fn identity_tour(base: &str, p: &Linked) -> anyhow::Result<()> {
         "/Patient/$ihe-pix?sourceIdentifier={}|{}",
         p.mrn_system, p.mrn
     );
-    let (status, body) = http_get(base, &path).await?;
+    let (status, body) = http_get(base, &path, token).await?;
     let v: Value = serde_json::from_slice(&body).unwrap_or_default();
     let ids: Vec<&str> = v["parameter"]
         .as_array()
@@ -428,6 +472,7 @@ async fn identity_tour(base: &str, p: &Linked) -> anyhow::Result<()> {
         .context("base is http://ip:port")?;
     let (status, body) = Connection::open(addr)
         .await?
+        .with_token(token)
         .post("/Patient/$match", match_request(p).as_bytes())
         .await?;
     let v: Value = serde_json::from_slice(&body).unwrap_or_default();
@@ -452,7 +497,7 @@ async fn identity_tour(base: &str, p: &Linked) -> anyhow::Result<()> {
 }
 
 /// A few requests over the socket, printed as a user would make them.
-async fn tour(base: &str, person: &DemoPerson) -> anyhow::Result<()> {
+async fn tour(base: &str, person: &DemoPerson, token: &str) -> anyhow::Result<()> {
     let ids: Vec<&str> = person
         .patients
         .iter()
@@ -500,7 +545,7 @@ async fn tour(base: &str, person: &DemoPerson) -> anyhow::Result<()> {
         ("an unknown parameter", "/Patient?shoe-size=42".to_string()),
     ];
     for (what, path) in steps {
-        let (status, body) = http_get(base, &path).await?;
+        let (status, body) = http_get(base, &path, token).await?;
         let v: Value = serde_json::from_slice(&body).unwrap_or_default();
         let summary = match v["resourceType"].as_str() {
             Some("Bundle") => format!(
@@ -559,4 +604,134 @@ fn record_summary(bundle: &Value) -> String {
         .map(|(h, n)| format!("{n} at {h}"))
         .collect();
     format!("{}; visits: {}", kinds.join(", "), visits.join(", "))
+}
+
+/// The shared record as doctors meet it: a doctor of one of the person's hospitals opens
+/// it under the patient's consent; a doctor of a hospital that never saw the patient is
+/// refused, breaks the glass in an emergency, and reads it flagged for review.
+async fn shared_tour(
+    base: &str,
+    people: &[DemoPerson],
+    credentials: &auth::Config,
+) -> anyhow::Result<()> {
+    let doctor = |organization: &str, purpose: policy::Purpose| auth::Principal {
+        caller: policy::Caller {
+            role: policy::Role::Doctor,
+            purpose,
+            organization: Some(format!("Organization/{organization}")),
+            practitioner: Some("Practitioner/demo-doctor".into()),
+            person: None,
+        },
+        subject: "Practitioner/demo-doctor".into(),
+        client: None,
+    };
+    // Consents lapse after some years: follow someone whose consent is still in force.
+    let mut opened = None;
+    for person in people.iter().take(50) {
+        let (patient, hospital) = person
+            .registered
+            .last()
+            .context("the demo person has registrations")?;
+        let path = format!("/shared/Patient/{patient}");
+        let token = crate::admin::mint(
+            credentials,
+            &doctor(hospital, policy::Purpose::Treatment),
+            600,
+        )?;
+        let (status, body) = http_get(base, &path, &token).await?;
+        if status == 200 {
+            opened = Some((person, path, hospital, body));
+            break;
+        }
+    }
+    let Some((person, path, hospital, body)) = opened else {
+        println!(
+            "No one's consent to sharing is in force in this region: the shared record stays closed."
+        );
+        return Ok(());
+    };
+    println!(
+        "GET {path}\n  {}'s record, for a doctor of {hospital}, treating: 200 {}",
+        person.name,
+        shared_summary(&body)
+    );
+    let stranger = synth::hospitals::HOSPITALS
+        .iter()
+        .map(|h| h.id)
+        .find(|h| !person.registered.iter().any(|(_, r)| r == h))
+        .context("a hospital the person never visited")?;
+    let token = crate::admin::mint(
+        credentials,
+        &doctor(stranger, policy::Purpose::Treatment),
+        600,
+    )?;
+    let (status, body) = http_get(base, &path, &token).await?;
+    println!(
+        "  a doctor of {stranger}, where the patient never registered: {status} {}",
+        shared_summary(&body)
+    );
+    let token = crate::admin::mint(
+        credentials,
+        &doctor(stranger, policy::Purpose::Emergency),
+        600,
+    )?;
+    let addr = base
+        .trim_start_matches("http://")
+        .parse()
+        .context("base is http://ip:port")?;
+    let mut conn = Connection::open(addr).await?.with_token(&token);
+    let reason = serde_json::json!({"resourceType": "Parameters", "parameter": [
+        {"name": "reason", "valueString": "unconscious on arrival at the emergency department"}]});
+    let (status, _) = conn
+        .post(
+            &format!("{path}/$break-glass"),
+            reason.to_string().as_bytes(),
+        )
+        .await?;
+    println!(
+        "POST {path}/$break-glass (the reason stated)\n  {status}: a grant for 72 hours, awaiting review"
+    );
+    let (status, body) = conn.get(&path).await?;
+    println!(
+        "GET {path}\n  the same doctor, in the emergency: {status} {}",
+        shared_summary(&body)
+    );
+    Ok(())
+}
+
+/// Items per hospital and what was withheld, or the refusal.
+fn shared_summary(body: &[u8]) -> String {
+    let v: Value = serde_json::from_slice(body).unwrap_or_default();
+    if v["resourceType"] == "OperationOutcome" {
+        return format!(
+            "refused: {}",
+            v["issue"][0]["diagnostics"].as_str().unwrap_or_default()
+        );
+    }
+    let mut by_hospital: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut notes = Vec::new();
+    for e in v["entry"].as_array().into_iter().flatten() {
+        if e["search"]["mode"] == "outcome" {
+            for i in e["resource"]["issue"].as_array().into_iter().flatten() {
+                notes.push(i["diagnostics"].as_str().unwrap_or_default().to_string());
+            }
+            continue;
+        }
+        let org = e["search"]["extension"][0]["valueReference"]["reference"]
+            .as_str()
+            .unwrap_or("?")
+            .trim_start_matches("Organization/")
+            .to_string();
+        *by_hospital.entry(org).or_default() += 1;
+    }
+    let counts: Vec<String> = by_hospital
+        .iter()
+        .map(|(h, n)| format!("{n} from {h}"))
+        .collect();
+    format!(
+        "{} items ({}); {}",
+        v["total"],
+        counts.join(", "),
+        notes.join("; ")
+    )
 }

@@ -4,6 +4,7 @@
 // The binary is the one place that prints results for people to read.
 #![allow(clippy::print_stdout)]
 
+mod admin;
 mod bench;
 mod bench_mpi;
 mod client;
@@ -50,6 +51,8 @@ pub struct StoreArgs {
 enum Command {
     /// Serve the FHIR R4 API.
     Serve(serve::Args),
+    /// The region's credentials: tokens, people's accounts, hospital systems.
+    Admin(admin::Args),
     /// Load a small sample region into a fresh store, show it working, and serve it.
     Demo(demo::Args),
     /// Generate a synthetic region: 30 hospitals' records and the ground truth.
@@ -83,6 +86,7 @@ fn main() -> anyhow::Result<()> {
         .init();
     match cli.command {
         Command::Serve(a) => serve::run(a),
+        Command::Admin(a) => admin::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Synth(a) => region::run(a),
         Command::Import(a) => import::run(a),

@@ -43,12 +43,15 @@ pub async fn serve(
     args: &Args,
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
+    let credentials = crate::admin::load_or_create(&args.store.data)?;
+    let auth = http_api::Authn::new(&credentials, &credentials.audience)?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     let addr = listener.local_addr()?;
     let app = http_api::router(http_api::AppState {
         service: service.clone(),
         base_url: args.base_url.clone(),
         max_body_bytes: args.max_body_bytes,
+        auth: std::sync::Arc::new(auth),
     });
     on_ready(addr);
     axum::serve(listener, app)

@@ -4,13 +4,19 @@
 use axum::body::Body;
 use axum::http::Request;
 use expect_test::{Expect, expect};
-use http_api::{AppState, router};
+use http_api::{AppState, Authn, router};
 use serde_json::Value;
 use service::{Config, Service};
 use std::sync::Arc;
 use tower::ServiceExt;
 
+mod access;
+
 fn app() -> axum::Router {
+    app_with(credentials())
+}
+
+fn app_with(credentials: auth::Config) -> axum::Router {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
         "yilian-http-test-{}-{}",
@@ -23,7 +29,34 @@ fn app() -> axum::Router {
         service: Service::new(Arc::new(store), Config::default()),
         base_url: Some("http://yilian.test".into()),
         max_body_bytes: 4096,
+        auth: Arc::new(Authn::new(&credentials, "yilian").expect("credentials")),
     })
+}
+
+fn credentials() -> auth::Config {
+    auth::Config::with_secret(&[42; 32])
+}
+
+/// A token for `role` (acting for hospital h1 as Practitioner/d1 where that applies).
+fn token(role: policy::Role, purpose: policy::Purpose) -> String {
+    let keys = auth::Keys::new(&[42; 32], "yilian").expect("keys");
+    let clinical = matches!(role, policy::Role::Doctor | policy::Role::Nurse);
+    let principal = auth::Principal {
+        caller: policy::Caller {
+            role,
+            purpose,
+            organization: clinical.then(|| "Organization/h1".to_string()),
+            practitioner: clinical.then(|| "Practitioner/d1".to_string()),
+            person: None,
+        },
+        subject: "tester".into(),
+        client: None,
+    };
+    keys.issue(&principal, http_api::now(), 300, "test")
+}
+
+fn admin() -> String {
+    token(policy::Role::Admin, policy::Purpose::Operations)
 }
 
 /// Sends `raw` (`METHOD /path` then `Header: value` lines, a blank line, the body).
@@ -35,9 +68,21 @@ async fn send(app: &axum::Router, raw: &str) -> (u16, Vec<(String, String)>, Val
         .and_then(|l| l.split_once(' '))
         .expect("request line");
     let mut req = Request::builder().method(method).uri(uri);
+    // An administrator's token unless the request brings its own (`Authorization: none`
+    // sends none at all).
+    let mut authorized = false;
     for line in lines {
         let (k, v) = line.split_once(": ").expect("header line");
+        if k.eq_ignore_ascii_case("authorization") {
+            authorized = true;
+            if v == "none" {
+                continue;
+            }
+        }
         req = req.header(k, v);
+    }
+    if !authorized {
+        req = req.header("Authorization", format!("Bearer {}", admin()));
     }
     let resp = app
         .clone()
@@ -45,7 +90,7 @@ async fn send(app: &axum::Router, raw: &str) -> (u16, Vec<(String, String)>, Val
         .await
         .expect("infallible");
     let status = resp.status().as_u16();
-    let headers = ["etag", "location", "content-type"]
+    let headers = ["etag", "location", "content-type", "www-authenticate"]
         .iter()
         .filter_map(|h| {
             resp.headers()

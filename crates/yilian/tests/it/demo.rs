@@ -71,6 +71,25 @@ fn demo_builds_a_region_tours_it_and_reuses_it() {
                 .any(|g| l.contains(g))),
         "$match returns graded candidates:\n{out}"
     );
+    // The shared record: opened under consent for a treating doctor, refused to a
+    // hospital with no relationship, opened by break-glass and flagged.
+    let shared: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("GET /shared/Patient/"))
+        .collect();
+    let under_consent = shared
+        .iter()
+        .any(|l| l.contains("treating: 200") && l.contains("shown under Consent/"));
+    let refused = shared
+        .iter()
+        .any(|l| l.contains("403 refused: the patient has no recent registration"));
+    let glass = shared
+        .iter()
+        .any(|l| l.contains("in the emergency: 200") && l.contains("shown by break-glass"));
+    assert!(
+        under_consent && refused && glass,
+        "the shared-record tour:\n{out}"
+    );
     assert!(
         !out.contains("is serving FHIR R4"),
         "--once must not keep serving:\n{out}"

@@ -30,7 +30,8 @@ fn python_fhirclient_creates_searches_and_pages() {
     let done = run(
         Command::new("python3")
             .arg(&script)
-            .arg(format!("http://{}", server.addr)),
+            .arg(format!("http://{}", server.addr))
+            .arg(&server.token),
         Duration::from_secs(120),
     );
     assert!(

@@ -66,6 +66,11 @@ pub struct Server {
     child: Option<Child>,
     pub addr: SocketAddr,
     log: Arc<Mutex<Vec<u8>>>,
+    /// An administrator's token from `yilian admin token`, sent with every request that
+    /// brings no Authorization header of its own.
+    pub token: String,
+    /// Where the credentials live when the store is not a data directory (PostgreSQL).
+    _credentials: Option<TempDir>,
 }
 
 impl Server {
@@ -76,9 +81,21 @@ impl Server {
 
     /// `yilian serve --listen 127.0.0.1:0` with `args`, once it listens.
     pub fn start(args: &[&str]) -> Server {
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let credentials = (!args.iter().any(|a| a == "--data")).then(|| {
+            let dir = TempDir::new("credentials");
+            args.extend(["--data".to_string(), path_str(dir.path()).to_string()]);
+            dir
+        });
+        let data = args
+            .iter()
+            .position(|a| a == "--data")
+            .map(|i| args[i + 1].clone())
+            .expect("a data directory");
+        let token = admin_token(Path::new(&data));
         let mut child = yilian()
             .arg("serve")
-            .args(args)
+            .args(&args)
             .args(["--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -104,6 +121,8 @@ impl Server {
             child: Some(child),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             log,
+            token,
+            _credentials: credentials,
         };
         match rx.recv_timeout(STARTUP) {
             Ok(addr) => server.addr = addr.parse().expect("the server prints a socket address"),
@@ -135,7 +154,15 @@ impl Server {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Response {
-        http(self.addr, method, target, headers, body)
+        let bearer = format!("Bearer {}", self.token);
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        {
+            all.push(("Authorization", &bearer));
+        }
+        http(self.addr, method, target, &all, body)
     }
 
     pub fn get(&self, target: &str) -> Response {
@@ -446,4 +473,23 @@ fn dechunk(mut rest: &[u8]) -> Option<Vec<u8>> {
         body.extend_from_slice(rest.get(..size)?);
         rest = rest.get(size + 2..)?;
     }
+}
+
+/// `yilian admin token --data DATA`: an administrator's token for the server on `data`
+/// (creating the region's credentials the first time).
+pub fn admin_token(data: &Path) -> String {
+    let out = yilian()
+        .args(["admin", "token", "--minutes", "60", "--data"])
+        .arg(data)
+        .output()
+        .expect("run yilian admin token");
+    assert!(
+        out.status.success(),
+        "yilian admin token failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("a token is ASCII")
+        .trim()
+        .to_string()
 }

@@ -1,0 +1,221 @@
+//! `yilian admin`: the region's credentials, kept in `auth.json` in the data directory (the
+//! token secret, registered hospital systems, people's accounts). Whoever can read that
+//! directory can mint tokens: it is the operator's, like the database.
+
+use anyhow::{Context, bail};
+use policy::{Purpose, Role};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Print a short-lived token (an administrator's by default) for scripts and tests.
+    Token(TokenArgs),
+    /// Add or replace a person's account; the password is read from standard input.
+    User(UserArgs),
+    /// Register a hospital system (SMART Backend Services client) with its public keys.
+    Client(ClientArgs),
+}
+
+#[derive(clap::Args)]
+struct TokenArgs {
+    #[arg(long, env = "YILIAN_DATA", default_value = "data")]
+    data: PathBuf,
+    #[arg(long, default_value = "admin")]
+    role: String,
+    /// PurposeOfUse code (TREAT, ETREAT, PATRQT, HRESCH, HCOMPL, HOPERAT); by default the
+    /// role's usual one.
+    #[arg(long)]
+    purpose: Option<String>,
+    /// `Organization/{id}` the caller acts for.
+    #[arg(long)]
+    organization: Option<String>,
+    /// `Practitioner/{id}`.
+    #[arg(long)]
+    practitioner: Option<String>,
+    /// `Person/{id}`, for a patient.
+    #[arg(long)]
+    person: Option<String>,
+    #[arg(long, default_value_t = 15)]
+    minutes: i64,
+}
+
+#[derive(clap::Args)]
+struct UserArgs {
+    #[arg(long, env = "YILIAN_DATA", default_value = "data")]
+    data: PathBuf,
+    #[arg(long)]
+    username: String,
+    #[arg(long)]
+    role: String,
+    #[arg(long)]
+    organization: Option<String>,
+    #[arg(long)]
+    practitioner: Option<String>,
+    #[arg(long)]
+    person: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct ClientArgs {
+    #[arg(long, env = "YILIAN_DATA", default_value = "data")]
+    data: PathBuf,
+    #[arg(long)]
+    client_id: String,
+    /// `Organization/{id}`: the hospital the system acts for.
+    #[arg(long)]
+    organization: String,
+    /// A JWK Set file with the system's public keys.
+    #[arg(long)]
+    jwks: PathBuf,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    match args.command {
+        Command::Token(a) => {
+            let config = load_or_create(&a.data)?;
+            let role = Role::from_code(&a.role).context("unknown role")?;
+            let purpose = match &a.purpose {
+                Some(p) => Purpose::from_code(p).context("unknown purpose of use")?,
+                None => auth::default_purpose(role),
+            };
+            let principal = auth::Principal {
+                caller: policy::Caller {
+                    role,
+                    purpose,
+                    organization: a.organization,
+                    practitioner: a.practitioner.clone(),
+                    person: a.person.clone(),
+                },
+                subject: a
+                    .practitioner
+                    .or(a.person)
+                    .unwrap_or_else(|| format!("{}@cli", role.code())),
+                client: None,
+            };
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{}", mint(&config, &principal, a.minutes * 60)?);
+            }
+            Ok(())
+        }
+        Command::User(a) => {
+            let mut config = load_or_create(&a.data)?;
+            Role::from_code(&a.role).context("unknown role")?;
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.chars().count() < 8 {
+                bail!("a password has at least 8 characters");
+            }
+            let user = auth::User {
+                username: a.username.clone(),
+                password: auth::hash_password(password, &salt()),
+                role: a.role,
+                organization: a.organization,
+                practitioner: a.practitioner,
+                person: a.person,
+            };
+            config.users.retain(|u| u.username != a.username);
+            config.users.push(user);
+            save(&a.data, &config)
+        }
+        Command::Client(a) => {
+            let mut config = load_or_create(&a.data)?;
+            let text = std::fs::read_to_string(&a.jwks)
+                .with_context(|| format!("reading {}", a.jwks.display()))?;
+            let jwks = serde_json::from_str(&text).context("the file is not a JWK Set")?;
+            config.clients.retain(|c| c.client_id != a.client_id);
+            config.clients.push(auth::Client {
+                client_id: a.client_id,
+                organization: a.organization,
+                jwks,
+                roles: Vec::new(),
+            });
+            save(&a.data, &config)
+        }
+    }
+}
+
+/// A token for `principal`, valid for `seconds`.
+pub fn mint(
+    config: &auth::Config,
+    principal: &auth::Principal,
+    seconds: i64,
+) -> anyhow::Result<String> {
+    let keys = auth::Keys::new(&config.secret_bytes()?, &config.audience)?;
+    let now = http_api::now();
+    Ok(keys.issue(principal, now, seconds, &uuid::Uuid::new_v4().to_string()))
+}
+
+/// An administrator, for the platform's own tools (the demo, the benchmarks).
+pub fn operator() -> auth::Principal {
+    auth::Principal {
+        caller: policy::Caller {
+            role: Role::Admin,
+            purpose: Purpose::Operations,
+            organization: None,
+            practitioner: None,
+            person: None,
+        },
+        subject: "admin@cli".into(),
+        client: None,
+    }
+}
+
+fn path(data: &Path) -> PathBuf {
+    data.join("auth.json")
+}
+
+/// The data directory's credentials, created with a fresh secret the first time.
+pub fn load_or_create(data: &Path) -> anyhow::Result<auth::Config> {
+    let file = path(data);
+    match std::fs::read_to_string(&file) {
+        Ok(text) => {
+            serde_json::from_str(&text).with_context(|| format!("reading {}", file.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let config = fresh();
+            std::fs::create_dir_all(data)?;
+            save(data, &config)?;
+            Ok(config)
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", file.display())),
+    }
+}
+
+/// Credentials for a throwaway server (benchmarks): a fresh secret, nothing saved.
+pub fn fresh() -> auth::Config {
+    let mut secret = [0u8; 32];
+    secret[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    secret[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    auth::Config::with_secret(&secret)
+}
+
+fn salt() -> [u8; 16] {
+    *uuid::Uuid::new_v4().as_bytes()
+}
+
+/// Writes `auth.json` readable by its owner only, replacing it atomically.
+fn save(data: &Path, config: &auth::Config) -> anyhow::Result<()> {
+    let file = path(data);
+    let tmp = data.join("auth.json.tmp");
+    let text = serde_json::to_string_pretty(config)?;
+    {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&tmp)?;
+        std::io::Write::write_all(&mut f, text.as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, &file)?;
+    Ok(())
+}
