@@ -28,15 +28,39 @@ pub fn statement(base: &str) -> Value {
                 "conditionalCreate": true,
                 "conditionalUpdate": true,
                 "conditionalDelete": "not-supported",
-                "searchInclude": include_list(t),
-                "searchRevInclude": revinclude_list(t),
                 "searchParam": params,
             });
-            if *t == "Patient" {
-                r["operation"] = json!([{
-                    "name": "everything",
-                    "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"
-                }]);
+            // FHIR forbids empty arrays: a type nothing refers to lists no includes.
+            for (key, list) in [
+                ("searchInclude", include_list(t)),
+                ("searchRevInclude", revinclude_list(t)),
+            ] {
+                if !list.is_empty() {
+                    r[key] = json!(list);
+                }
+            }
+            let ops: &[(&str, &str)] = match *t {
+                "Patient" => &[
+                    ("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything"),
+                    ("match", "http://hl7.org/fhir/OperationDefinition/Patient-match"),
+                    ("ihe-pix", "https://profiles.ihe.net/ITI/PIXm/OperationDefinition/IHE.PIXm.pix"),
+                    ("link", "https://yilian.health/fhir/OperationDefinition/Patient-link"),
+                    ("unlink", "https://yilian.health/fhir/OperationDefinition/Patient-unlink"),
+                    // GET /shared/Patient/{id}: the record from every hospital, as consent allows.
+                    ("shared-record", "https://yilian.health/fhir/OperationDefinition/shared-record"),
+                    ("break-glass", "https://yilian.health/fhir/OperationDefinition/break-glass"),
+                ],
+                "Person" => &[
+                    ("merge", "https://yilian.health/fhir/OperationDefinition/Person-merge"),
+                    ("unmerge", "https://yilian.health/fhir/OperationDefinition/Person-unmerge"),
+                ],
+                _ => &[],
+            };
+            if !ops.is_empty() {
+                r["operation"] = ops
+                    .iter()
+                    .map(|(name, definition)| json!({"name": name, "definition": definition}))
+                    .collect();
             }
             r
         })
@@ -52,6 +76,19 @@ pub fn statement(base: &str) -> Value {
         "format": ["application/fhir+json", "json"],
         "rest": [{
             "mode": "server",
+            "documentation": "A patient's data is read through GET /shared/Patient/{id}, where the patient's consent and the region's policy decide; the generic read and search interactions on patient data are for administrators.",
+            "security": {
+                "cors": false,
+                "service": [{"coding": [{
+                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                    "code": "SMART-on-FHIR"
+                }]}],
+                "description": "Bearer tokens on every call but this statement. Hospital systems: SMART Backend Services (private_key_jwt, ES384 or RS384) at the token endpoint; people: /auth/login.",
+                "extension": [{
+                    "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                    "extension": [{"url": "token", "valueUri": format!("{base}/auth/token")}]
+                }]
+            },
             "resource": resources,
             "interaction": [
                 {"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}
