@@ -41,18 +41,45 @@ pub fn statement(base: &str) -> Value {
             }
             let ops: &[(&str, &str)] = match *t {
                 "Patient" => &[
-                    ("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything"),
-                    ("match", "http://hl7.org/fhir/OperationDefinition/Patient-match"),
-                    ("ihe-pix", "https://profiles.ihe.net/ITI/PIXm/OperationDefinition/IHE.PIXm.pix"),
-                    ("link", "https://yilian.health/fhir/OperationDefinition/Patient-link"),
-                    ("unlink", "https://yilian.health/fhir/OperationDefinition/Patient-unlink"),
+                    (
+                        "everything",
+                        "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                    ),
+                    (
+                        "match",
+                        "http://hl7.org/fhir/OperationDefinition/Patient-match",
+                    ),
+                    (
+                        "ihe-pix",
+                        "https://profiles.ihe.net/ITI/PIXm/OperationDefinition/IHE.PIXm.pix",
+                    ),
+                    (
+                        "link",
+                        "https://yilian.health/fhir/OperationDefinition/Patient-link",
+                    ),
+                    (
+                        "unlink",
+                        "https://yilian.health/fhir/OperationDefinition/Patient-unlink",
+                    ),
                     // GET /shared/Patient/{id}: the record from every hospital, as consent allows.
-                    ("shared-record", "https://yilian.health/fhir/OperationDefinition/shared-record"),
-                    ("break-glass", "https://yilian.health/fhir/OperationDefinition/break-glass"),
+                    (
+                        "shared-record",
+                        "https://yilian.health/fhir/OperationDefinition/shared-record",
+                    ),
+                    (
+                        "break-glass",
+                        "https://yilian.health/fhir/OperationDefinition/break-glass",
+                    ),
                 ],
                 "Person" => &[
-                    ("merge", "https://yilian.health/fhir/OperationDefinition/Person-merge"),
-                    ("unmerge", "https://yilian.health/fhir/OperationDefinition/Person-unmerge"),
+                    (
+                        "merge",
+                        "https://yilian.health/fhir/OperationDefinition/Person-merge",
+                    ),
+                    (
+                        "unmerge",
+                        "https://yilian.health/fhir/OperationDefinition/Person-unmerge",
+                    ),
                 ],
                 _ => &[],
             };

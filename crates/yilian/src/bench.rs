@@ -85,7 +85,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let busy = service.stats()?;
         // At rest: after a clean close the write-ahead log is folded into the database.
         service.close()?;
-        let service = crate::open_service(&store_args)?;
+        // The generated region ends on 2026-11-01: without a sharing window, the shared
+        // record shows (and the benchmark carries) everything a person has.
+        let mut config = service::Config::default();
+        config.region.window_days = None;
+        let service = crate::open_service_with(&store_args, config)?;
         let stats = service.stats()?;
         println!(
             "disk: {:.0} bytes/resource at rest ({} bytes for {} resources, indexes and history included); {:.0} bytes/resource right after ingest, write-ahead log included",
@@ -256,42 +260,108 @@ fn ingest(service: &Service, patients: u64) -> anyhow::Result<(usize, f64, Vec<S
 fn measure(service: &Service, patients: &[String], requests: usize) -> anyhow::Result<()> {
     let rt = crate::serve::runtime()?;
     rt.block_on(async {
-        let (addr, server, token) = serve_locally(service).await?;
+        let (addr, server, token, credentials) = serve_locally(service).await?;
         let token: Arc<str> = token.into();
         let patients = Arc::new(patients.to_vec());
         for clients in [1usize, 16] {
             let p = patients.clone();
             let r = load(addr, &token, clients, requests, move |i| {
-                format!("/Patient/{}", p[(i * 7919) % p.len()])
+                (format!("/Patient/{}", p[(i * 7919) % p.len()]), None)
             })
             .await?;
             r.print(&format!("read by id, {clients:>2} clients"));
             let p = patients.clone();
             let r = load(addr, &token, clients, requests / 4, move |i| {
-                format!(
+                let path = format!(
                     "/Observation?patient={}&_count=100",
                     p[(i * 104_729) % p.len()]
-                )
+                );
+                (path, None)
             })
             .await?;
             r.print(&format!(
                 "Observation?patient=X&_count=100, {clients:>2} clients"
             ));
         }
+        shared_records(addr, &token, &credentials, &patients, requests).await?;
         server.abort();
         anyhow::Ok(())
     })
 }
 
-/// The API on an ephemeral local port, for measuring over a real socket.
+/// The shared record as a doctor of the patient's own hospital opens it (policy, every
+/// registration of the person, the filter): over the records the policy opens, since a
+/// refusal reads nothing.
+async fn shared_records(
+    addr: std::net::SocketAddr,
+    admin: &Arc<str>,
+    credentials: &auth::Config,
+    patients: &[String],
+    requests: usize,
+) -> anyhow::Result<()> {
+    let mut conn = Connection::open(addr).await?;
+    let (mut open, mut refused, mut items) = (Vec::new(), 0, Vec::new());
+    let started = Instant::now();
+    for p in patients.iter().step_by(7) {
+        let hospital = p.split('-').next().unwrap_or_default();
+        let doctor = auth::Principal {
+            caller: policy::Caller {
+                role: policy::Role::Doctor,
+                purpose: policy::Purpose::Treatment,
+                organization: Some(format!("Organization/{hospital}")),
+                practitioner: Some("Practitioner/bench".into()),
+                person: None,
+            },
+            subject: "Practitioner/bench".into(),
+            client: None,
+        };
+        let token: Arc<str> = crate::admin::mint(credentials, &doctor, 3600)?.into();
+        conn.set_token(&token);
+        let (status, body) = conn.get(&format!("/shared/Patient/{p}")).await?;
+        match status {
+            200 => {
+                let v: serde_json::Value = serde_json::from_slice(&body)?;
+                items.push(v["total"].as_u64().unwrap_or(0));
+                open.push((p.clone(), token));
+            }
+            403 => refused += 1,
+            s => anyhow::bail!("the shared record answered {s}"),
+        }
+        if open.len() >= 200 {
+            break;
+        }
+    }
+    anyhow::ensure!(!open.is_empty(), "no shared record opened");
+    items.sort_unstable();
+    println!(
+        "shared record: {} opened, {refused} refused by the policy while probing ({:.1?}, the patient index built on the first); median {} items shown, max {}",
+        open.len(),
+        started.elapsed(),
+        items[items.len() / 2],
+        items[items.len() - 1]
+    );
+    let open = Arc::new(open);
+    for clients in [1usize, 16] {
+        let o = open.clone();
+        let r = load(addr, admin, clients, requests / 4, move |i| {
+            let (p, token) = &o[(i * 7919) % o.len()];
+            (format!("/shared/Patient/{p}"), Some(token.clone()))
+        })
+        .await?;
+        r.print(&format!("shared record, {clients:>2} clients"));
+    }
+    Ok(())
+}
+
 /// Serves `service` on a loopback port with throwaway credentials; returns the address,
-/// the server task and an administrator's token for it.
+/// the server task, an administrator's token and the credentials (to mint others).
 pub async fn serve_locally(
     service: &Service,
 ) -> anyhow::Result<(
     std::net::SocketAddr,
     tokio::task::JoinHandle<std::io::Result<()>>,
     String,
+    auth::Config,
 )> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -307,6 +377,7 @@ pub async fn serve_locally(
         addr,
         tokio::spawn(async move { axum::serve(listener, app).await }),
         token,
+        credentials,
     ))
 }
 
@@ -336,7 +407,7 @@ async fn load(
     token: &Arc<str>,
     clients: usize,
     total: usize,
-    path: impl Fn(usize) -> String + Send + Sync + 'static,
+    path: impl Fn(usize) -> (String, Option<Arc<str>>) + Send + Sync + 'static,
 ) -> anyhow::Result<Figures> {
     let path = Arc::new(path);
     let started = Instant::now();
@@ -349,8 +420,12 @@ async fn load(
             let mut lat = Vec::new();
             let mut i = c;
             while i < total {
+                let (target, as_caller) = path(i);
+                if let Some(t) = as_caller {
+                    conn.set_token(&t);
+                }
                 let t = Instant::now();
-                let (status, _) = conn.get(&path(i)).await?;
+                let (status, _) = conn.get(&target).await?;
                 anyhow::ensure!(status == 200, "status {status}");
                 lat.push(t.elapsed());
                 i += clients;

@@ -414,7 +414,7 @@ fn served(args: &Args) -> anyhow::Result<()> {
     );
     let rt = crate::serve::runtime()?;
     let times = rt.block_on(async {
-        let (addr, server, token) = crate::bench::serve_locally(&service).await?;
+        let (addr, server, token, _) = crate::bench::serve_locally(&service).await?;
         let mut conn = crate::client::Connection::open(addr)
             .await?
             .with_token(&token);

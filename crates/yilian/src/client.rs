@@ -28,6 +28,11 @@ impl Connection {
         self
     }
 
+    /// Sends another token from now on (another caller on the same connection).
+    pub fn set_token(&mut self, token: &str) {
+        self.token = Some(token.to_string());
+    }
+
     pub async fn get(&mut self, path: &str) -> anyhow::Result<(u16, Vec<u8>)> {
         self.request("GET", path, None).await
     }

@@ -115,6 +115,13 @@ fn relink(args: &StoreArgs) -> anyhow::Result<()> {
 
 /// Opens the store the arguments name, behind the service layer.
 pub fn open_service(args: &StoreArgs) -> anyhow::Result<service::Service> {
+    open_service_with(args, service::Config::default())
+}
+
+pub fn open_service_with(
+    args: &StoreArgs,
+    config: service::Config,
+) -> anyhow::Result<service::Service> {
     use std::sync::Arc;
     let store: Arc<dyn store::Store> = match &args.database_url {
         Some(url) => Arc::new(store::Engine::new(store_postgres::Postgres::open(
@@ -123,5 +130,5 @@ pub fn open_service(args: &StoreArgs) -> anyhow::Result<service::Service> {
         )?)),
         None => Arc::new(store::Engine::new(store::Sqlite::open(&args.data)?)),
     };
-    Ok(service::Service::new(store, service::Config::default()))
+    Ok(service::Service::new(store, config))
 }
