@@ -88,6 +88,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         listen: args.listen,
         base_url: None,
         max_body_bytes: 16 * 1024 * 1024,
+        tls_cert: None,
+        tls_key: None,
     };
     let once = args.once;
     let data = args.data.clone();

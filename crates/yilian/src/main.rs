@@ -13,6 +13,7 @@ mod dictionary;
 mod import;
 mod region;
 mod serve;
+mod tls;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;

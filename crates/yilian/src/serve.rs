@@ -17,16 +17,27 @@ pub struct Args {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "YILIAN_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+    #[arg(long, env = "YILIAN_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "YILIAN_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let service = open_service(&args.store)?;
     runtime()?.block_on(serve(service, &args, |addr| {
         tracing::info!(%addr, "serving FHIR R4");
+        let scheme = if args.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         // On stdout, so that scripts and tests listening on port 0 learn the port.
         #[allow(clippy::print_stdout)]
         {
-            println!("listening on http://{addr}");
+            println!("listening on {scheme}://{addr}");
         }
     }))
 }
@@ -43,6 +54,10 @@ pub async fn serve(
     args: &Args,
     on_ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::tls::config(cert, key)?),
+        _ => None,
+    };
     let credentials = crate::admin::load_or_create(&args.store.data)?;
     let auth = http_api::Authn::new(&credentials, &credentials.audience)?;
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
@@ -54,9 +69,19 @@ pub async fn serve(
         auth: std::sync::Arc::new(auth),
     });
     on_ready(addr);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    match tls {
+        Some(config) => {
+            let tls = crate::tls::TlsListener::new(listener, config)?;
+            axum::serve(tls, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+        }
+        _ => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+        }
+    }
     tracing::info!("shutting down: closing the store");
     let closing = service.clone();
     tokio::task::spawn_blocking(move || closing.close()).await??;

@@ -12,3 +12,4 @@ mod postgres;
 mod rest;
 mod support;
 mod synth;
+mod tls;

@@ -110,7 +110,9 @@ impl Server {
             let mut tx = Some(tx);
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("listening on http://")
+                if let Some(addr) = line
+                    .strip_prefix("listening on http://")
+                    .or_else(|| line.strip_prefix("listening on https://"))
                     && let Some(tx) = tx.take()
                 {
                     let _ = tx.send(addr.trim().to_string());
