@@ -90,6 +90,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         max_body_bytes: 16 * 1024 * 1024,
         tls_cert: None,
         tls_key: None,
+        region: serve::RegionArgs::default(),
     };
     let once = args.once;
     let data = args.data.clone();

@@ -1,7 +1,7 @@
 //! `yilian serve`: the HTTP API until SIGTERM or SIGINT, then a graceful stop: in-flight
 //! requests finish, and the store is flushed and closed before the process exits.
 
-use crate::{StoreArgs, open_service};
+use crate::StoreArgs;
 use std::net::SocketAddr;
 
 #[derive(clap::Args)]
@@ -23,10 +23,69 @@ pub struct Args {
     /// The PEM private key of --tls-cert.
     #[arg(long, env = "YILIAN_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub region: RegionArgs,
+}
+
+/// The region's sharing policy.
+#[derive(clap::Args, Clone, Debug)]
+pub struct RegionArgs {
+    /// Without a consent on file: `opt-in` shares nothing (Beijing's pilot), `opt-out`
+    /// shares all but the sensitive categories.
+    #[arg(long, env = "YILIAN_CONSENT_DEFAULT", default_value = "opt-in", value_parser = ["opt-in", "opt-out"])]
+    pub consent_default: String,
+    /// How far back the shared record goes, in days (0: no limit); allergies always show.
+    #[arg(long, env = "YILIAN_SHARING_WINDOW_DAYS", default_value_t = 90)]
+    pub sharing_window_days: u32,
+    /// A registration or visit at the caller's hospital makes a treatment relationship for
+    /// this many days.
+    #[arg(long, env = "YILIAN_RELATIONSHIP_DAYS", default_value_t = 30)]
+    pub relationship_days: u32,
+    /// How long a break-glass grant lasts, in hours.
+    #[arg(long, env = "YILIAN_BREAK_GLASS_HOURS", default_value_t = 72)]
+    pub break_glass_hours: u32,
+    /// Let break-glass open the record of a patient who opted out or withdrew consent.
+    #[arg(long, env = "YILIAN_BREAK_GLASS_OVERRIDES_REFUSAL")]
+    pub break_glass_overrides_refusal: bool,
+}
+
+impl RegionArgs {
+    pub fn policy(&self) -> policy::Region {
+        policy::Region {
+            default: if self.consent_default == "opt-out" {
+                policy::Default::OptOut
+            } else {
+                policy::Default::OptIn
+            },
+            window_days: (self.sharing_window_days > 0).then_some(self.sharing_window_days),
+            relationship_days: self.relationship_days,
+            break_glass_hours: self.break_glass_hours,
+            break_glass_overrides_refusal: self.break_glass_overrides_refusal,
+            ..policy::Region::default()
+        }
+    }
+}
+
+impl Default for RegionArgs {
+    fn default() -> RegionArgs {
+        RegionArgs {
+            consent_default: "opt-in".into(),
+            sharing_window_days: 90,
+            relationship_days: 30,
+            break_glass_hours: 72,
+            break_glass_overrides_refusal: false,
+        }
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let service = open_service(&args.store)?;
+    let service = crate::open_service_with(
+        &args.store,
+        service::Config {
+            region: args.region.policy(),
+            ..service::Config::default()
+        },
+    )?;
     runtime()?.block_on(serve(service, &args, |addr| {
         tracing::info!(%addr, "serving FHIR R4");
         let scheme = if args.tls_cert.is_some() {
@@ -107,5 +166,39 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        region: RegionArgs,
+    }
+
+    #[test]
+    fn region_flags_make_the_policy() {
+        let defaults = Cli::parse_from(["yilian"]).region;
+        assert_eq!(defaults.policy(), policy::Region::default());
+        assert_eq!(RegionArgs::default().policy(), policy::Region::default());
+        let opt_out = Cli::parse_from([
+            "yilian",
+            "--consent-default",
+            "opt-out",
+            "--sharing-window-days",
+            "0",
+            "--break-glass-hours",
+            "24",
+        ])
+        .region
+        .policy();
+        assert_eq!(opt_out.default, policy::Default::OptOut);
+        assert_eq!(opt_out.window_days, None);
+        assert_eq!(opt_out.break_glass_hours, 24);
+        assert!(Cli::try_parse_from(["yilian", "--consent-default", "maybe"]).is_err());
     }
 }
