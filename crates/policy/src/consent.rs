@@ -100,6 +100,61 @@ pub fn consent_fact(c: &Value) -> Result<Option<ConsentFact>, Unreadable> {
     }))
 }
 
+/// What is wrong with the evidence of a Consent to share, and where (a FHIRPath).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvidenceProblem {
+    pub path: &'static str,
+    pub message: &'static str,
+}
+
+/// An active privacy consent carries its evidence: the paper agreement's scan or the
+/// handwritten signature's image, as `sourceAttachment` with its SHA-1 `hash` (and the
+/// bytes in `data`, or a `url` to them), or a `sourceReference` to the document that holds
+/// it. When the bytes are inline, the hash must be theirs. Other consents (drafts,
+/// withdrawals, other scopes) are not checked.
+pub fn check_evidence(c: &Value) -> Result<(), EvidenceProblem> {
+    use base64::Engine as _;
+    use sha1::Digest as _;
+    let privacy = c
+        .pointer("/scope/coding")
+        .and_then(Value::as_array)
+        .is_some_and(|codes| {
+            codes
+                .iter()
+                .any(|x| x.get("code").and_then(Value::as_str) == Some("patient-privacy"))
+        });
+    let active = c.get("status").and_then(Value::as_str) == Some("active");
+    if !(privacy && active) || c.get("sourceReference").is_some() {
+        return Ok(());
+    }
+    let Some(a) = c.get("sourceAttachment") else {
+        return Err(EvidenceProblem {
+            path: "Consent.sourceAttachment",
+            message: "an active consent to share needs its evidence: the scanned agreement or the signature, as sourceAttachment (or sourceReference)",
+        });
+    };
+    let Some(hash) = a.get("hash").and_then(Value::as_str) else {
+        return Err(EvidenceProblem {
+            path: "Consent.sourceAttachment.hash",
+            message: "the consent's evidence needs its SHA-1 hash",
+        });
+    };
+    if let Some(data) = a.get("data").and_then(Value::as_str) {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let bytes = b64.decode(data.trim()).map_err(|_| EvidenceProblem {
+            path: "Consent.sourceAttachment.data",
+            message: "the consent's evidence is not valid base64",
+        })?;
+        if b64.encode(sha1::Sha1::digest(&bytes)) != hash.trim() {
+            return Err(EvidenceProblem {
+                path: "Consent.sourceAttachment.hash",
+                message: "the hash is not the SHA-1 of the evidence's data",
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The items a Consent hides: references in nested `deny` provisions' `data`.
 pub fn hidden_items(c: &Value) -> Vec<String> {
     c.pointer("/provision/provision")
@@ -217,5 +272,45 @@ mod tests {
             json!({"resourceType": "Patient", "id": "p"}),
             expect!["unreadable: NotAConsent"],
         );
+    }
+
+    #[test]
+    fn evidence() {
+        // The SHA-1 of the bytes "scan" is /6nCTGgj4n9A2aKWWl6I2hhVecE=.
+        let consent = |attachment: Value| {
+            let mut c = json!({"resourceType": "Consent", "status": "active",
+                "scope": {"coding": [{"code": "patient-privacy"}]}});
+            if !attachment.is_null() {
+                c["sourceAttachment"] = attachment;
+            }
+            c
+        };
+        let cases = [
+            json!({"data": "c2Nhbg==", "hash": "/6nCTGgj4n9A2aKWWl6I2hhVecE="}),
+            json!({"data": "c2Nhbg==", "hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAA="}),
+            json!({"data": "not base64!", "hash": "/6nCTGgj4n9A2aKWWl6I2hhVecE="}),
+            json!({"contentType": "application/pdf", "hash": "/6nCTGgj4n9A2aKWWl6I2hhVecE="}),
+            json!({"data": "c2Nhbg=="}),
+            Value::Null,
+        ];
+        let out: Vec<String> = cases
+            .into_iter()
+            .map(|a| match check_evidence(&consent(a)) {
+                Ok(()) => "ok".to_string(),
+                Err(p) => format!("{}: {}", p.path, p.message),
+            })
+            .collect();
+        expect![[r#"
+            ok
+            Consent.sourceAttachment.hash: the hash is not the SHA-1 of the evidence's data
+            Consent.sourceAttachment.data: the consent's evidence is not valid base64
+            ok
+            Consent.sourceAttachment.hash: the consent's evidence needs its SHA-1 hash
+            Consent.sourceAttachment: an active consent to share needs its evidence: the scanned agreement or the signature, as sourceAttachment (or sourceReference)
+        "#]].assert_eq(&(out.join("\n") + "\n"));
+        // A withdrawal needs no evidence to be recorded.
+        let mut withdrawn = consent(Value::Null);
+        withdrawn["status"] = json!("inactive");
+        assert_eq!(check_evidence(&withdrawn), Ok(()));
     }
 }

@@ -527,6 +527,13 @@ impl Service {
         {
             return Err(Error::Invalid(issues));
         }
+        if body_type == "Consent"
+            && let Err(p) = policy::check_evidence(resource)
+        {
+            let mut issue = fhir::Issue::error(fhir::IssueType::Invariant, p.message);
+            issue.expression.push(p.path.to_string());
+            return Err(Error::Invalid(vec![issue]));
+        }
         Ok(())
     }
 

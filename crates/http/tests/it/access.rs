@@ -355,6 +355,8 @@ fn region() -> Vec<String> {
             "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
             "patient": {"reference": "Patient/a2"}, "dateTime": ago(20),
             "performer": [{"reference": "Patient/a2"}],
+            "sourceAttachment": {"contentType": "image/png", "title": "电子手写签名",
+                "data": "c2Nhbg==", "hash": "/6nCTGgj4n9A2aKWWl6I2hhVecE="},
             "policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}]},
             "provision": {"type": "permit"}})),
         put(encounter("e1", "a1", "h1", 5)),
@@ -427,6 +429,15 @@ fn the_shared_record_across_hospitals() {
                 "a patient not registered",
                 get("/shared/Patient/zz", &doctor),
             ),
+            (
+                "a consent without its evidence",
+                put(
+                    json!({"resourceType": "Consent", "id": "c9", "status": "active",
+                    "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
+                    "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+                    "patient": {"reference": "Patient/a1"}, "provision": {"type": "permit"}}),
+                ),
+            ),
         ],
         expect![[r#"
             a doctor of h1: 200 Bundle total=3
@@ -468,6 +479,8 @@ fn the_shared_record_across_hospitals() {
               error forbidden: this role does not read clinical records
             a patient not registered: 404
               error not-found: resource Patient/zz not found
+            a consent without its evidence: 422
+              error invariant: an active consent to share needs its evidence: the scanned agreement or the signature, as sourceAttachment (or sourceReference)
         "#]],
     );
     scenario(
