@@ -322,6 +322,12 @@ fn written(base: &str, w: &service::Written, ret: Return) -> Response {
         StatusCode::OK
     };
     let loc = format!("{base}/{}/{}/_history/{}", s.resource_type, s.id, s.version);
+    // A body withheld by the service (a match the caller may not read) is not sent.
+    let ret = if s.body.is_empty() && !s.deleted {
+        Return::Minimal
+    } else {
+        ret
+    };
     response::resource(status, s, Some(loc), ret)
 }
 

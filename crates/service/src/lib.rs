@@ -202,10 +202,22 @@ impl Service {
         let if_none_exist = if_none_exist
             .map(|pairs| self.condition(resource_type, pairs))
             .transpose()?;
-        self.write_one(WriteOp::Create {
+        let w = self.write_one(WriteOp::Create {
             resource,
             if_none_exist,
-        })
+        })?;
+        if !w.created && !caller.operates() && !DIRECTORY.contains(&resource_type) {
+            // The condition matched a resource already there: a writer learns where it is,
+            // not what it holds (that is the shared record's to decide).
+            return Ok(Written {
+                stored: Stored {
+                    body: std::sync::Arc::from(Vec::new()),
+                    ..w.stored
+                },
+                ..w
+            });
+        }
+        Ok(w)
     }
 
     /// `PUT [type]/[id]`: update, or create with the client's id.

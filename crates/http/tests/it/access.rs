@@ -430,6 +430,15 @@ fn the_shared_record_across_hospitals() {
                 get("/shared/Patient/zz", &doctor),
             ),
             (
+                "a feed's conditional create matching another hospital's item",
+                format!(
+                    "POST /Observation\nAuthorization: Bearer {doctor}\ncontent-type: application/fhir+json\nif-none-exist: _id=o1\n\n{}",
+                    json!({"resourceType": "Observation", "status": "final",
+                        "code": {"coding": [{"system": "http://loinc.org", "code": "2345-7"}]},
+                        "subject": {"reference": "Patient/a1"}})
+                ),
+            ),
+            (
                 "a consent without its evidence",
                 put(
                     json!({"resourceType": "Consent", "id": "c9", "status": "active",
@@ -479,6 +488,7 @@ fn the_shared_record_across_hospitals() {
               error forbidden: this role does not read clinical records
             a patient not registered: 404
               error not-found: resource Patient/zz not found
+            a feed's conditional create matching another hospital's item: 200 (no body)
             a consent without its evidence: 422
               error invariant: an active consent to share needs its evidence: the scanned agreement or the signature, as sourceAttachment (or sourceReference)
         "#]],
