@@ -22,7 +22,7 @@ pub fn process(service: &Service, caller: &Caller, body: &[u8]) -> Result<Value,
         Some(_) => return Err(bad("Bundle.entry must be an array", "Bundle.entry")),
     };
     match kind {
-        "transaction" => transaction(service, entries),
+        "transaction" => transaction(service, caller, entries),
         "batch" => Ok(batch(service, caller, entries)),
         _ => Err(bad(
             "Bundle.type must be batch or transaction",
@@ -85,11 +85,11 @@ fn parse_entry(i: usize, entry: &Value) -> Result<Request, Vec<Issue>> {
     })
 }
 
-fn transaction(service: &Service, raw: Vec<Value>) -> Result<Value, Error> {
+fn transaction(service: &Service, caller: &Caller, raw: Vec<Value>) -> Result<Value, Error> {
     let mut issues = Vec::new();
     let mut entries = Vec::new();
     for (i, entry) in raw.iter().enumerate() {
-        match parse_entry(i, entry).and_then(|r| to_write(service, i, r)) {
+        match parse_entry(i, entry).and_then(|r| to_write(service, caller, i, r)) {
             Ok(e) => entries.push(e),
             Err(mut e) => issues.append(&mut e),
         }
@@ -106,7 +106,7 @@ fn transaction(service: &Service, raw: Vec<Value>) -> Result<Value, Error> {
 }
 
 /// A write entry of a transaction, validated, as a store entry.
-fn to_write(service: &Service, i: usize, r: Request) -> Result<Entry, Vec<Issue>> {
+fn to_write(service: &Service, caller: &Caller, i: usize, r: Request) -> Result<Entry, Vec<Issue>> {
     let at = |e: &str| format!("Bundle.entry[{i}].{e}");
     let resource = |r: &Request| -> Result<Value, Vec<Issue>> {
         let res = r.resource.clone().ok_or_else(|| {
@@ -114,6 +114,7 @@ fn to_write(service: &Service, i: usize, r: Request) -> Result<Entry, Vec<Issue>
         })?;
         service
             .check_resource(Some(&r.resource_type), &res)
+            .and_then(|()| service.check_evidence(caller, &res))
             .map_err(|e| relocate(i, e))?;
         Ok(res)
     };

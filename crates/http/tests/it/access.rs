@@ -439,13 +439,14 @@ fn the_shared_record_across_hospitals() {
                 ),
             ),
             (
-                "a consent without its evidence",
+                "a hospital's consent without its evidence",
                 put(
                     json!({"resourceType": "Consent", "id": "c9", "status": "active",
                     "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
                     "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
                     "patient": {"reference": "Patient/a1"}, "provision": {"type": "permit"}}),
-                ),
+                )
+                .replacen('\n', &format!("\nAuthorization: Bearer {doctor}\n"), 1),
             ),
         ],
         expect![[r#"
@@ -489,7 +490,7 @@ fn the_shared_record_across_hospitals() {
             a patient not registered: 404
               error not-found: resource Patient/zz not found
             a feed's conditional create matching another hospital's item: 200 (no body)
-            a consent without its evidence: 422
+            a hospital's consent without its evidence: 422
               error invariant: an active consent to share needs its evidence: the scanned agreement or the signature, as sourceAttachment (or sourceReference)
         "#]],
     );
