@@ -64,6 +64,9 @@ CREATE TABLE IF NOT EXISTS compartment (
     pid BIGINT NOT NULL, rid BIGINT NOT NULL,
     PRIMARY KEY (pid, rid)
 );
+CREATE TABLE IF NOT EXISTS share (
+    rid BIGINT PRIMARY KEY, cat BIGINT NOT NULL, at BIGINT NOT NULL
+);
 "#;
 
 /// The tables of a store, for size accounting.
@@ -76,6 +79,7 @@ const TABLES: &[&str] = &[
     "ix_number",
     "ix_ref",
     "compartment",
+    "share",
 ];
 
 /// A connection with its prepared statements.

@@ -1,7 +1,10 @@
 //! The conformance suite: what every backend must do to be "a store". Each backend's tests
 //! call [`run`] with a factory of fresh, empty stores; a failing case names itself.
 
-use crate::{Entry, HistoryScope, Store, StoreError, Stored, WriteOp, WriteOutcome};
+use crate::{
+    Entry, Held, HistoryScope, ShareClass, SharedQuery, Store, StoreError, Stored, WriteOp,
+    WriteOutcome,
+};
 use fhir::search::{SearchQuery, parse_query};
 use serde_json::{Value, json};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -58,7 +61,33 @@ pub const CASES: &[Case] = &[
         everything_is_the_compartment,
     ),
     ("history_type_and_system", history_type_and_system),
+    ("shared_decides_in_the_query", shared_decides_in_the_query),
 ];
+
+/// The types the suite's classifier classifies: open every store under test with
+/// `Engine::with_classifier(backend, classify, SHARED)`.
+pub const SHARED: &[&str] = &["Observation", "AllergyIntolerance"];
+
+/// The suite's classifier: bit 2 for a resource labelled `PSY`, bit 1 otherwise; the time
+/// is the effective date.
+pub fn classify(resource_type: &str, v: &Value) -> Option<ShareClass> {
+    if !SHARED.contains(&resource_type) {
+        return None;
+    }
+    let psy = v
+        .pointer("/meta/security/0/code")
+        .and_then(Value::as_str)
+        .is_some_and(|c| c == "PSY");
+    let at = v
+        .get("effectiveDateTime")
+        .and_then(Value::as_str)
+        .and_then(fhir::time::parse_range)
+        .map(|(lo, _)| lo / 1000);
+    Some(ShareClass {
+        categories: if psy { 2 } else { 1 },
+        at,
+    })
+}
 
 /// Runs every case on a fresh store from `fresh`; panics listing the cases that failed.
 pub fn run(fresh: &dyn Fn() -> Box<dyn Store>) {
@@ -1009,4 +1038,99 @@ fn history_type_and_system(store: &dyn Store) {
             "Patient/p1/1"
         ])
     );
+}
+
+fn shared_decides_in_the_query(store: &dyn Store) {
+    put(store, patient("p1", "Wang", "Wei", "1980-01-01"));
+    put(store, patient("p2", "Wang", "Wei", "1980-01-01"));
+    put(store, patient("p3", "Li", "Na", "1980-01-01"));
+    put(store, observation("old", "p1", "1", "2020-01-01", "1"));
+    let mut psy = observation("psy", "p1", "1", "2024-06-01", "1");
+    psy["meta"] = json!({"security": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "PSY"}]});
+    put(store, psy);
+    put(store, observation("new", "p2", "1", "2024-03-01", "1"));
+    let mut undated = observation("undated", "p2", "1", "2024-03-01", "1");
+    undated
+        .as_object_mut()
+        .expect("object")
+        .remove("effectiveDateTime");
+    put(store, undated);
+    put(store, observation("hid", "p1", "1", "2024-05-01", "1"));
+    put(
+        store,
+        observation("elsewhere", "p3", "1", "2024-05-01", "1"),
+    );
+    let since_2023 = fhir::time::parse_range("2023-01-01").expect("date").0 / 1000;
+    let query = SharedQuery {
+        patients: strs(&["p1", "p2"]),
+        forbidden: 2,
+        since: vec![(1, since_2023)],
+        hidden: strs(&["Observation/hid"]),
+        bodies: true,
+    };
+    let show = |store: &dyn Store, q: &SharedQuery| -> Vec<String> {
+        store
+            .shared(q)
+            .expect("shared")
+            .iter()
+            .map(|i| {
+                format!(
+                    "{}/{} of {}: {}",
+                    i.stored.resource_type,
+                    i.stored.id,
+                    i.patient,
+                    match i.held {
+                        None if i.stored.body.is_empty() => "shown, no body".to_string(),
+                        None => "shown".to_string(),
+                        Some(h) => format!("{h:?}"),
+                    }
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        show(store, &query),
+        strs(&[
+            "Observation/psy of p1: Forbidden",
+            "Observation/hid of p1: Hidden",
+            "Observation/new of p2: shown",
+            "Observation/old of p1: OutsideWindow",
+            "Observation/undated of p2: shown",
+        ])
+    );
+    // The class follows the resource: an update moves it into the window, a delete takes it
+    // out of the record.
+    put(store, observation("old", "p1", "1", "2025-01-01", "1"));
+    one(
+        store,
+        WriteOp::Delete {
+            resource_type: "Observation".into(),
+            id: "new".into(),
+            if_match: None,
+        },
+    );
+    let counted = SharedQuery {
+        bodies: false,
+        ..query.clone()
+    };
+    assert_eq!(
+        show(store, &counted),
+        strs(&[
+            "Observation/old of p1: shown, no body",
+            "Observation/psy of p1: Forbidden",
+            "Observation/hid of p1: Hidden",
+            "Observation/undated of p2: shown, no body",
+        ])
+    );
+    // The body is the stored resource.
+    let items = store.shared(&query).expect("shared");
+    let body: Value = serde_json::from_slice(&items[0].stored.body).expect("JSON");
+    assert_eq!(body["effectiveDateTime"], "2025-01-01");
+    assert!(
+        store
+            .shared(&SharedQuery::default())
+            .expect("empty")
+            .is_empty()
+    );
+    let _ = Held::Hidden;
 }

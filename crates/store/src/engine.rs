@@ -7,6 +7,7 @@
 
 use crate::query::{self, COLUMNS, Cursor, SortKey, Sql};
 use crate::sql::{Backend, Row, SqlValue, Tx};
+use crate::{Classifier, Held, SharedItem, SharedQuery, UNKNOWN_TIME};
 use crate::{
     Entry, HistoryPage, HistoryScope, SearchPage, Stats, Store, StoreError, Stored, WriteOp,
     WriteOutcome,
@@ -26,17 +27,100 @@ const MAX_INCLUDED: usize = 1000;
 /// The store over backend `B`.
 pub struct Engine<B> {
     backend: B,
+    classify: Option<Classifier>,
 }
 
 impl<B: Backend> Engine<B> {
     pub fn new(backend: B) -> Engine<B> {
-        Engine { backend }
+        Engine {
+            backend,
+            classify: None,
+        }
     }
+
+    /// A store that classifies every resource of `types` for the shared record as it is
+    /// written ([`Store::shared`] then decides inside the query). Resources stored before
+    /// are classified now, a batch at a time.
+    pub fn with_classifier(
+        backend: B,
+        classify: Classifier,
+        types: &[&str],
+    ) -> Result<Engine<B>, StoreError> {
+        let engine = Engine {
+            backend,
+            classify: Some(classify),
+        };
+        engine.backfill(classify, types)?;
+        Ok(engine)
+    }
+
+    fn backfill(&self, classify: Classifier, types: &[&str]) -> Result<(), StoreError> {
+        if types.is_empty() {
+            return Ok(());
+        }
+        let mut after = 0;
+        loop {
+            let rows = self.backend.read(|tx| {
+                let mut sql = Sql::default();
+                let after = sql.bind(SqlValue::Int(after));
+                let types: Vec<String> = types
+                    .iter()
+                    .map(|t| sql.bind(SqlValue::Text(t.to_string())))
+                    .collect();
+                sql.text = format!(
+                    "SELECT {COLUMNS} FROM resource r WHERE r.rid > {after} AND r.deleted = 0 \
+                     AND r.type IN ({}) AND NOT EXISTS (SELECT 1 FROM share s WHERE s.rid = r.rid) \
+                     ORDER BY r.rid LIMIT {BACKFILL_BATCH}",
+                    types.join(", ")
+                );
+                tx.query(&sql.text, &sql.params)
+            })?;
+            let Some(last) = rows.last() else {
+                return Ok(());
+            };
+            after = last[0].int();
+            let mut share = Vec::with_capacity(rows.len());
+            for mut row in rows {
+                let rid = row[0].int();
+                let stored = stored_from(&mut row)?;
+                let v: Value = serde_json::from_slice(&stored.body)
+                    .map_err(|e| StoreError::Database(format!("stored body unreadable: {e}")))?;
+                if let Some(r) = share_row(Some(classify), &stored.resource_type, &v) {
+                    share.push((r, rid));
+                }
+            }
+            self.backend.write(|tx| {
+                let refs: Vec<(&index::IndexRow, i64)> =
+                    share.iter().map(|(r, i)| (r, *i)).collect();
+                for (sql, params) in index::insert_all(&refs) {
+                    tx.execute(&sql, &params)?;
+                }
+                Ok(())
+            })?;
+        }
+    }
+}
+
+/// Resources classified per transaction when a store is opened with a classifier.
+const BACKFILL_BATCH: usize = 1000;
+
+/// The share row of `resource`, when there is a classifier and it classifies it.
+fn share_row(
+    classify: Option<Classifier>,
+    resource_type: &str,
+    resource: &Value,
+) -> Option<index::IndexRow> {
+    let c = classify?(resource_type, resource)?;
+    Some(index::IndexRow::Share {
+        cat: c.categories,
+        at: c.at.unwrap_or(UNKNOWN_TIME),
+    })
 }
 
 impl<B: Backend> Store for Engine<B> {
     fn transact(&self, entries: Vec<Entry>) -> Result<Vec<WriteOutcome>, StoreError> {
-        self.backend.write(|tx| transact(tx, entries))
+        self.backend
+            .write(|tx| transact(tx, entries, self.classify))
     }
 
     fn read(&self, resource_type: &str, id: &str) -> Result<Option<Stored>, StoreError> {
@@ -105,6 +189,15 @@ impl<B: Backend> Store for Engine<B> {
             .read(|tx| everything(tx, patient_id, count, page))
     }
 
+    fn shared(&self, query: &SharedQuery) -> Result<Vec<SharedItem>, StoreError> {
+        if self.classify.is_none() {
+            return Err(StoreError::Database(
+                "the store was opened without a share classifier".into(),
+            ));
+        }
+        self.backend.read(|tx| shared(tx, query))
+    }
+
     fn stats(&self) -> Result<Stats, StoreError> {
         let (resources, versions) = self.backend.read(|tx| {
             let r = tx.query("SELECT COUNT(*) FROM resource WHERE deleted = 0", &[])?;
@@ -146,7 +239,11 @@ enum Plan {
     },
 }
 
-fn transact(tx: &mut dyn Tx, entries: Vec<Entry>) -> Result<Vec<WriteOutcome>, StoreError> {
+fn transact(
+    tx: &mut dyn Tx,
+    entries: Vec<Entry>,
+    classify: Option<Classifier>,
+) -> Result<Vec<WriteOutcome>, StoreError> {
     let wrap = |index: usize| {
         move |e: StoreError| StoreError::Entry {
             index,
@@ -243,7 +340,15 @@ fn transact(tx: &mut dyn Tx, entries: Vec<Entry>) -> Result<Vec<WriteOutcome>, S
                     resource_type,
                     id,
                     if_match,
-                } => delete(tx, resource_type, id, *if_match, now, &mut pending),
+                } => delete(
+                    tx,
+                    resource_type,
+                    id,
+                    *if_match,
+                    now,
+                    classify,
+                    &mut pending,
+                ),
                 Plan::Put {
                     resource_type,
                     id,
@@ -256,6 +361,7 @@ fn transact(tx: &mut dyn Tx, entries: Vec<Entry>) -> Result<Vec<WriteOutcome>, S
                     std::mem::take(resource),
                     *if_match,
                     now,
+                    classify,
                     &mut pending,
                 ),
             };
@@ -373,6 +479,7 @@ fn resolve(tx: &mut dyn Tx, op: WriteOp) -> Result<Plan, StoreError> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn put(
     tx: &mut dyn Tx,
     resource_type: &str,
@@ -380,6 +487,7 @@ fn put(
     mut resource: Value,
     if_match: Option<u64>,
     now: i64,
+    classify: Option<Classifier>,
     pending: &mut Vec<(index::IndexRow, i64)>,
 ) -> Result<WriteOutcome, StoreError> {
     tx.lock(write_key(resource_type, id))?;
@@ -396,6 +504,7 @@ fn put(
         });
     }
     resource["id"] = Value::String(id.to_string());
+    let mut old_share = None;
     let old_entries: Option<Vec<IndexEntry>> = match &existing {
         Some(e) if !e.deleted => {
             let old: Value = serde_json::from_slice(&e.body)
@@ -403,6 +512,7 @@ fn put(
             if same_content(&old, &resource) {
                 return Ok(WriteOutcome::Unchanged(e.stored(resource_type, id)));
             }
+            old_share = share_row(classify, resource_type, &old);
             Some(fhir::search::extract(&old))
         }
         _ => None,
@@ -412,6 +522,7 @@ fn put(
     let body = serde_json::to_vec(&resource)
         .map_err(|e| StoreError::Database(format!("serializing a resource failed: {e}")))?;
     let new_entries = fhir::search::extract(&resource);
+    let new_share = share_row(classify, resource_type, &resource);
     let stored_body = body::encode(&body)?;
     let seq = tx.next_seq()?;
     let rid = match &existing {
@@ -451,8 +562,8 @@ fn put(
         resource_type,
         id,
         rid,
-        old_entries.as_deref(),
-        Some(&new_entries),
+        (old_entries.as_deref(), old_share),
+        (Some(&new_entries), new_share),
         pending,
     )?;
     let stored = Stored {
@@ -478,6 +589,7 @@ fn delete(
     id: &str,
     if_match: Option<u64>,
     now: i64,
+    classify: Option<Classifier>,
     pending: &mut Vec<(index::IndexRow, i64)>,
 ) -> Result<WriteOutcome, StoreError> {
     tx.lock(write_key(resource_type, id))?;
@@ -500,6 +612,7 @@ fn delete(
     let old: Value = serde_json::from_slice(&existing.body)
         .map_err(|e| StoreError::Database(format!("stored body unreadable: {e}")))?;
     let old_entries = fhir::search::extract(&old);
+    let old_share = share_row(classify, resource_type, &old);
     archive(tx, existing.rid)?;
     let seq = tx.next_seq()?;
     let version = existing.version + 1;
@@ -519,8 +632,8 @@ fn delete(
         resource_type,
         id,
         existing.rid,
-        Some(&old_entries),
-        None,
+        (Some(&old_entries), old_share),
+        (None, None),
         pending,
     )?;
     Ok(WriteOutcome::Deleted(Stored {
@@ -543,18 +656,25 @@ fn archive(tx: &mut dyn Tx, rid: i64) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Brings the index rows and compartment memberships of `rid` from `old` to `new`.
+/// Brings the index rows, compartment memberships and share class of `rid` from `old` to
+/// `new`.
 fn reindex(
     tx: &mut dyn Tx,
     resource_type: &str,
     id: &str,
     rid: i64,
-    old: Option<&[IndexEntry]>,
-    new: Option<&[IndexEntry]>,
+    old: (Option<&[IndexEntry]>, Option<index::IndexRow>),
+    new: (Option<&[IndexEntry]>, Option<index::IndexRow>),
     pending: &mut Vec<(index::IndexRow, i64)>,
 ) -> Result<(), StoreError> {
-    let old_rows = old.map_or(Vec::new(), |e| index::rows(resource_type, id, e));
-    let new_rows = new.map_or(Vec::new(), |e| index::rows(resource_type, id, e));
+    let mut old_rows = old
+        .0
+        .map_or(Vec::new(), |e| index::rows(resource_type, id, e));
+    old_rows.extend(old.1);
+    let mut new_rows = new
+        .0
+        .map_or(Vec::new(), |e| index::rows(resource_type, id, e));
+    new_rows.extend(new.1);
     for row in old_rows.iter().filter(|r| !new_rows.contains(r)) {
         let (sql, params) = index::delete(row, rid);
         tx.execute(&sql, &params)?;
@@ -981,6 +1101,111 @@ fn everything(
             .collect::<Result<Vec<_>, _>>()?,
     );
     Ok(out)
+}
+
+/// The shared record's query: every classified item of the registrations, with why it is
+/// held (hidden, forbidden category, outside every window of its categories) worked out by
+/// the database; then the bodies of the shown ones only.
+fn shared(tx: &mut dyn Tx, q: &SharedQuery) -> Result<Vec<SharedItem>, StoreError> {
+    if q.patients.is_empty() {
+        return Ok(Vec::new());
+    }
+    let by_pid: HashMap<i64, &str> = q
+        .patients
+        .iter()
+        .map(|p| (index::patient(p), p.as_str()))
+        .collect();
+    let mut sql = Sql::default();
+    let pids: Vec<String> = by_pid.keys().map(|p| sql.bind(SqlValue::Int(*p))).collect();
+    let hidden = if q.hidden.is_empty() {
+        "0 = 1".to_string()
+    } else {
+        let refs: Vec<String> = q
+            .hidden
+            .iter()
+            .map(|h| sql.bind(SqlValue::Text(h.clone())))
+            .collect();
+        format!("(r.type || '/' || r.id) IN ({})", refs.join(", "))
+    };
+    let forbidden = sql.bind(SqlValue::Int(q.forbidden));
+    let unlimited = sql.bind(SqlValue::Int(!q.since.iter().fold(0, |a, (b, _)| a | b)));
+    let unknown = sql.bind(SqlValue::Int(UNKNOWN_TIME));
+    // In the window: time unknown, a category without a limit, or a limited category whose
+    // window reaches it.
+    let mut reach = vec![
+        format!("s.at = {unknown}"),
+        format!("(s.cat & {unlimited}) <> 0"),
+    ];
+    for (bit, since) in &q.since {
+        let (b, t) = (
+            sql.bind(SqlValue::Int(*bit)),
+            sql.bind(SqlValue::Int(*since)),
+        );
+        reach.push(format!("((s.cat & {b}) <> 0 AND s.at >= {t})"));
+    }
+    sql.text = format!(
+        "SELECT c.pid, r.rid, r.type, r.id, r.version, r.updated, s.at, \
+         CASE WHEN {hidden} THEN 1 WHEN (s.cat & {forbidden}) <> 0 THEN 2 \
+              WHEN NOT ({}) THEN 3 ELSE 0 END \
+         FROM compartment c JOIN resource r ON r.rid = c.rid JOIN share s ON s.rid = r.rid \
+         WHERE c.pid IN ({}) AND r.deleted = 0 ORDER BY s.at DESC, r.rid",
+        reach.join(" OR "),
+        pids.join(", ")
+    );
+    let rows = tx.query(&sql.text, &sql.params)?;
+    let rids: Vec<i64> = rows.iter().map(|r| r[1].int()).collect();
+    let mut items: Vec<SharedItem> = rows
+        .into_iter()
+        .map(|row| SharedItem {
+            patient: by_pid
+                .get(&row[0].int())
+                .copied()
+                .unwrap_or_default()
+                .to_string(),
+            held: match row[7].int() {
+                0 => None,
+                1 => Some(Held::Hidden),
+                2 => Some(Held::Forbidden),
+                _ => Some(Held::OutsideWindow),
+            },
+            stored: Stored {
+                resource_type: row[2].text().to_string(),
+                id: row[3].text().to_string(),
+                version: row[4].int() as u64,
+                last_updated: row[5].int(),
+                deleted: false,
+                body: Arc::from(Vec::new()),
+            },
+            at: Some(row[6].int()).filter(|t| *t != UNKNOWN_TIME),
+        })
+        .collect();
+    if q.bodies {
+        let shown: Vec<usize> = (0..items.len())
+            .filter(|n| items[*n].held.is_none())
+            .collect();
+        for chunk in shown.chunks(500) {
+            let mut sql = Sql::default();
+            let keys: Vec<String> = chunk
+                .iter()
+                .map(|n| sql.bind(SqlValue::Int(rids[*n])))
+                .collect();
+            sql.text = format!(
+                "SELECT r.rid, r.body FROM resource r WHERE r.rid IN ({})",
+                keys.join(", ")
+            );
+            let mut bodies: HashMap<i64, Vec<u8>> = HashMap::new();
+            for mut row in tx.query(&sql.text, &sql.params)? {
+                let rid = row[0].int();
+                bodies.insert(rid, take_body(&mut row, 1)?);
+            }
+            for n in chunk {
+                if let Some(b) = bodies.remove(&rids[*n]) {
+                    items[*n].stored.body = b.into();
+                }
+            }
+        }
+    }
+    Ok(items)
 }
 
 fn history(

@@ -37,6 +37,11 @@ pub enum IndexRow {
     Compartment {
         pid: i64,
     },
+    /// The resource's class for the shared record (one per resource).
+    Share {
+        cat: i64,
+        at: i64,
+    },
 }
 
 impl IndexRow {
@@ -50,6 +55,7 @@ impl IndexRow {
                 IndexRow::Number { .. } => 3,
                 IndexRow::Reference { .. } => 4,
                 IndexRow::Compartment { .. } => 5,
+                IndexRow::Share { .. } => 6,
             }
         }
         use IndexRow as R;
@@ -73,6 +79,7 @@ impl IndexRow {
                 a.cmp(b).then(x.total_cmp(y)).then(xu.cmp(yu))
             }
             (R::Compartment { pid: a }, R::Compartment { pid: b }) => a.cmp(b),
+            (R::Share { cat: a, at: x }, R::Share { cat: b, at: y }) => (a, x).cmp(&(b, y)),
             _ => rank(self).cmp(&rank(other)),
         }
     }
@@ -91,6 +98,7 @@ impl IndexRow {
             }
             IndexRow::Reference { sp, h } => ("ix_ref", "sp, h", vec![Int(*sp), Int(*h)]),
             IndexRow::Compartment { pid } => ("compartment", "pid", vec![Int(*pid)]),
+            IndexRow::Share { cat, at } => ("share", "cat, at", vec![Int(*cat), Int(*at)]),
         }
     }
 }

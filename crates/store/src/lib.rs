@@ -18,6 +18,9 @@ pub use body::train_dictionary;
 pub use engine::Engine;
 pub use error::StoreError;
 pub use sql::{Backend, SqlValue, Tx};
+
+/// The `at` stored for an item that does not say when it happened.
+pub const UNKNOWN_TIME: i64 = i64::MIN;
 pub use sqlite::Sqlite;
 
 use fhir::search::SearchQuery;
@@ -124,6 +127,55 @@ pub struct HistoryPage {
     pub next: Option<String>,
 }
 
+/// What the shared record needs to know of one resource, worked out when it is written:
+/// its data categories (a bit set the caller defines) and when it happened (seconds since
+/// the epoch; `None` when it does not say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShareClass {
+    pub categories: i64,
+    pub at: Option<i64>,
+}
+
+/// Classifies a resource for the shared record (`None`: never shown there). Passed to
+/// [`Engine::with_classifier`]; the rules are the caller's (consent policy), the store only
+/// keeps the answer beside the resource so the decision can run inside the query.
+pub type Classifier = fn(&str, &Value) -> Option<ShareClass>;
+
+/// Which of a person's items a caller may see, as the shared-record query applies it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SharedQuery {
+    /// The registrations (`Patient` ids) whose compartments are read.
+    pub patients: Vec<String>,
+    /// Category bits never shown.
+    pub forbidden: i64,
+    /// Per category bit, the earliest time shown; a category absent here has no limit. An
+    /// item is in the window when any of its categories' windows reaches it.
+    pub since: Vec<(i64, i64)>,
+    /// `Type/id` of items withheld by the patient.
+    pub hidden: Vec<String>,
+    /// Whether shown items' bodies are wanted (false: count only).
+    pub bodies: bool,
+}
+
+/// Why a shared item is not shown, as the query found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Held {
+    Hidden,
+    Forbidden,
+    OutsideWindow,
+}
+
+/// One item of a shared record: shown (with its body when asked) or held, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SharedItem {
+    /// The registration whose compartment holds it.
+    pub patient: String,
+    pub held: Option<Held>,
+    /// The body is empty unless shown and asked for.
+    pub stored: Stored,
+    pub at: Option<i64>,
+}
+
 /// Disk and row figures for benchmarks and the operator.
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
@@ -159,6 +211,10 @@ pub trait Store: Send + Sync {
         count: usize,
         page: Option<&str>,
     ) -> Result<SearchPage, StoreError>;
+    /// The classified items of the registrations' compartments, each shown or held as
+    /// `query` says, decided in the database: a held item's body is never read. Newest
+    /// first. Fails when the store has no classifier.
+    fn shared(&self, query: &SharedQuery) -> Result<Vec<SharedItem>, StoreError>;
     fn stats(&self) -> Result<Stats, StoreError>;
     /// Makes everything acknowledged durable and releases the database; later calls fail.
     fn close(&self) -> Result<(), StoreError>;

@@ -59,6 +59,9 @@ CREATE TABLE IF NOT EXISTS compartment (
     pid INTEGER NOT NULL, rid INTEGER NOT NULL,
     PRIMARY KEY (pid, rid)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS share (
+    rid INTEGER PRIMARY KEY, cat INTEGER NOT NULL, at INTEGER NOT NULL
+);
 "#;
 
 /// Page cache of the writer connection: index pages stay hot during imports.

@@ -35,7 +35,10 @@ fn postgres_conformance() {
         pg.drop_schema().expect("drop stale schema");
         let pg = Postgres::open(&url, &schema).expect("reopen PostgreSQL");
         opened.lock().expect("lock").push(schema);
-        Box::new(Engine::new(pg))
+        Box::new(
+            Engine::with_classifier(pg, store::conformance::classify, store::conformance::SHARED)
+                .expect("classifier"),
+        )
     };
     store::conformance::run(&fresh);
     for schema in opened.lock().expect("lock").iter() {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use store::{Engine, Sqlite, Store};
+use store::{Engine, Sqlite, Store, conformance};
 
 /// A fresh, empty directory under the system temp dir.
 fn temp_dir() -> PathBuf {
@@ -17,7 +17,11 @@ fn temp_dir() -> PathBuf {
 }
 
 fn fresh() -> Box<dyn Store> {
-    Box::new(Engine::new(Sqlite::open(&temp_dir()).expect("open sqlite")))
+    let sqlite = Sqlite::open(&temp_dir()).expect("open sqlite");
+    Box::new(
+        Engine::with_classifier(sqlite, conformance::classify, conformance::SHARED)
+            .expect("classifier"),
+    )
 }
 
 #[test]
@@ -58,4 +62,50 @@ fn reopening_keeps_acknowledged_writes() {
         .history(&store::HistoryScope::System, 10, None)
         .expect("history");
     assert_eq!(h.versions.len(), 1);
+}
+
+/// A store written before it had a classifier: opening it with one classifies what is
+/// there, and without one the shared query refuses rather than guess.
+#[test]
+fn opening_with_a_classifier_classifies_what_is_stored() {
+    let dir = temp_dir();
+    let store = Engine::new(Sqlite::open(&dir).expect("open"));
+    let mut entries = vec![store::Entry {
+        full_url: None,
+        op: store::WriteOp::Update {
+            resource_type: "Patient".into(),
+            id: "p1".into(),
+            resource: serde_json::json!({"resourceType": "Patient", "id": "p1"}),
+            if_match: None,
+        },
+    }];
+    for i in 0..2500 {
+        entries.push(store::Entry {
+            full_url: None,
+            op: store::WriteOp::Update {
+                resource_type: "Observation".into(),
+                id: format!("o{i}"),
+                resource: serde_json::json!({"resourceType": "Observation", "id": format!("o{i}"),
+                    "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/p1"},
+                    "effectiveDateTime": "2024-01-01"}),
+                if_match: None,
+            },
+        });
+    }
+    store.transact(entries).expect("write");
+    let query = store::SharedQuery {
+        patients: vec!["p1".into()],
+        ..Default::default()
+    };
+    assert!(store.shared(&query).is_err(), "no classifier, no answer");
+    store.close().expect("close");
+    let reopened = Engine::with_classifier(
+        Sqlite::open(&dir).expect("reopen"),
+        conformance::classify,
+        conformance::SHARED,
+    )
+    .expect("backfill");
+    let items = reopened.shared(&query).expect("shared");
+    assert_eq!(items.len(), 2500);
+    assert!(items.iter().all(|i| i.held.is_none()));
 }
