@@ -48,7 +48,8 @@ impl Category {
         Category::ALL.into_iter().find(|c| c.code() == code)
     }
 
-    fn bit(self) -> u8 {
+    /// The category's bit in [`Categories::bits`].
+    pub fn bit(self) -> u8 {
         1 << self as u8
     }
 }

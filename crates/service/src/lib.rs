@@ -12,7 +12,7 @@ mod shared;
 
 pub use error::{Description, Error, all_codes};
 pub use identity::{Candidate, Relinked};
-pub use shared::{ACCESS_TASKS, SharedItem, SharedRecord};
+pub use shared::{ACCESS_TASKS, SHARED_TYPES, SharedItem, SharedRecord, classify};
 pub use store::{HistoryScope, Stats, Stored};
 
 use fhir::search::{SearchQuery, parse_query};

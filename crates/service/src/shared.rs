@@ -2,24 +2,23 @@
 //!
 //! `GET /shared/Patient/{id}` names one registration; the patient index gives the person
 //! and all their registrations; the facts the decision needs (consents, restrictions,
-//! visits at the caller's hospital, break-glass grants) are read from the same records;
-//! `policy::decide` says permit or deny and what a permit covers; every item is then shown
-//! or counted as withheld with its reason, never revealed.
+//! visits at the caller's hospital, break-glass grants) come from a few searches;
+//! `policy::decide` says permit or deny and what a permit covers; the store's query then
+//! applies that scope (`Store::shared`), so every item is shown or counted as withheld with
+//! its reason, never revealed, and a withheld item's body is never read.
 //!
 //! Break-glass (`POST /shared/Patient/{id}/$break-glass`) records a grant as a FHIR `Task`
 //! awaiting review: the doctor, the hospital, the stated reason, and when it lapses.
 
 use crate::{Caller, Error, Service, Stored};
-use policy::{BreakGlass, Categories, Facts, Item, Withheld};
+use fhir::search::parse_query;
+use policy::{BreakGlass, Categories, Category, Facts, Item, Withheld};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use store::{Entry, WriteOp};
 
 /// The code system of Yilian's access tasks.
 pub const ACCESS_TASKS: &str = "https://yilian.health/fhir/CodeSystem/access-task";
-
-/// Resources read per page while gathering a record.
-const PAGE: usize = 1000;
 
 /// One shown item and the hospital it came from.
 #[derive(Debug, Clone)]
@@ -45,9 +44,25 @@ pub struct SharedRecord {
     pub withheld: Vec<(Withheld, usize)>,
 }
 
+/// The store's classifier for the shared record: open the store with
+/// `Engine::with_classifier(backend, service::classify, service::SHARED_TYPES)`.
+pub fn classify(resource_type: &str, resource: &Value) -> Option<store::ShareClass> {
+    policy::SHARED_TYPES
+        .contains(&resource_type)
+        .then(|| store::ShareClass {
+            categories: i64::from(policy::category_of(resource).bits()),
+            at: policy::date_of(resource),
+        })
+}
+
+/// The types [`classify`] classifies.
+pub const SHARED_TYPES: &[&str] = policy::SHARED_TYPES;
+
 impl Service {
     /// The shared record of the person registered as `Patient/{patient_id}`, for `caller`
-    /// at `now` (seconds since the epoch).
+    /// at `now` (seconds since the epoch). The facts are read with a few searches; the
+    /// decision's scope then runs inside the store's query, so a withheld item's body is
+    /// never read.
     pub fn shared_record(
         &self,
         caller: &Caller,
@@ -60,36 +75,84 @@ impl Service {
             ));
         };
         let (person, registrations) = self.linked(patient_id)?;
-        let gathered = self.gather(&person, &registrations)?;
-        let decision = policy::decide(&self.config.region, &principal.caller, &gathered.facts, now);
+        let (facts, sources) = self.facts(
+            &person,
+            &registrations,
+            principal.caller.organization.as_deref(),
+        )?;
+        let decision = policy::decide(&self.config.region, &principal.caller, &facts, now);
         let (Some(basis), Some(scope)) = (decision.basis, decision.scope) else {
             let reason = decision.reason.expect("a deny carries its reason");
             return Err(Error::Forbidden(reason.message().to_string()));
         };
-        let mut items = Vec::new();
-        let mut withheld: BTreeMap<Withheld, usize> = BTreeMap::new();
-        for g in gathered.items {
-            let item = Item {
-                reference: &g.reference,
-                categories: g.categories,
-                source: g.source.as_deref(),
-                date: g.date,
+        // Registrations at hospitals the scope admits are read; the others only counted.
+        let admitted = |org: &Option<String>| {
+            let probe = Item {
+                reference: "",
+                categories: Categories::of(&[]),
+                source: org.as_deref(),
+                date: None,
             };
-            match scope.admits(&item) {
-                Ok(()) => items.push((g.date, g.stored, g.source)),
-                Err(why) => *withheld.entry(why).or_default() += 1,
+            scope.admits(&probe) != Err(Withheld::HospitalNotConsented)
+        };
+        let (open, closed): (Vec<&String>, Vec<&String>) = registrations
+            .iter()
+            .partition(|r| admitted(&sources.get(*r).cloned().flatten()));
+        let ids = |list: &[&String]| -> Vec<String> {
+            list.iter()
+                .map(|r| r.trim_start_matches("Patient/").to_string())
+                .collect()
+        };
+        let query = store::SharedQuery {
+            patients: ids(&open),
+            forbidden: Category::ALL
+                .into_iter()
+                .filter(|c| c.is_sensitive() && !scope.sensitive.contains(c))
+                .fold(0, |bits, c| bits | i64::from(c.bit())),
+            since: Category::ALL
+                .into_iter()
+                .filter_map(|c| Some((i64::from(c.bit()), scope.since(c)?)))
+                .collect(),
+            hidden: scope.hidden.clone(),
+            bodies: true,
+        };
+        let mut withheld: BTreeMap<Withheld, usize> = BTreeMap::new();
+        let mut items = Vec::new();
+        for item in self.store.shared(&query)? {
+            match item.held {
+                None => {
+                    let source = sources
+                        .get(&format!("Patient/{}", item.patient))
+                        .cloned()
+                        .flatten();
+                    items.push(SharedItem {
+                        stored: item.stored,
+                        source,
+                    });
+                }
+                Some(held) => *withheld.entry(reason(held)).or_default() += 1,
             }
         }
-        items.sort_by_key(|i| std::cmp::Reverse(i.0));
+        if !closed.is_empty() {
+            let counted = store::SharedQuery {
+                patients: ids(&closed),
+                bodies: false,
+                ..query
+            };
+            for item in self.store.shared(&counted)? {
+                let why = match item.held {
+                    Some(h @ (store::Held::Hidden | store::Held::Forbidden)) => reason(h),
+                    _ => Withheld::HospitalNotConsented,
+                };
+                *withheld.entry(why).or_default() += 1;
+            }
+        }
         Ok(SharedRecord {
             person,
             registrations,
             basis,
             review: decision.review,
-            items: items
-                .into_iter()
-                .map(|(_, stored, source)| SharedItem { stored, source })
-                .collect(),
+            items,
             withheld: withheld.into_iter().collect(),
         })
     }
@@ -165,104 +228,104 @@ impl Service {
             .ok_or_else(|| Error::Internal("the break-glass task was not stored".into()))
     }
 
-    /// Everything of the person's registrations, with the facts about them.
-    fn gather(&self, person: &str, registrations: &[String]) -> Result<Gathered, Error> {
+    /// What the decision needs to know of the person, and each registration's hospital:
+    /// the registrations themselves, their consents and break-glass tasks, and the latest
+    /// visit at the caller's hospital.
+    fn facts(
+        &self,
+        person: &str,
+        registrations: &[String],
+        caller_org: Option<&str>,
+    ) -> Result<(Facts, HashMap<String, Option<String>>), Error> {
         let mut facts = Facts {
             person: person.to_string(),
             ..Facts::default()
         };
-        let mut items = Vec::new();
+        let mut sources = HashMap::new();
         for registration in registrations {
-            let pid = registration.trim_start_matches("Patient/");
-            let mut source = None;
-            let mut page: Option<String> = None;
-            let mut resources = Vec::new();
-            loop {
-                let p = self.store.everything(pid, PAGE, page.as_deref())?;
-                resources.extend(p.matches);
-                match p.next {
-                    Some(next) => page = Some(next),
-                    None => break,
-                }
+            let id = registration.trim_start_matches("Patient/");
+            let Some(stored) = self.store.read("Patient", id)?.filter(|s| !s.deleted) else {
+                continue;
+            };
+            let v = body(&stored)?;
+            let org = v
+                .pointer("/managingOrganization/reference")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if let Some(org) = &org {
+                facts
+                    .seen_at
+                    .push((org.clone(), stored.last_updated / 1000));
             }
-            // The registration first: it names the hospital the rest came from.
-            for stored in &resources {
-                if stored.resource_type == "Patient" && stored.id == pid {
-                    let v = body(stored)?;
-                    source = v
-                        .pointer("/managingOrganization/reference")
-                        .and_then(Value::as_str)
-                        .map(str::to_string);
-                    if let Some(org) = &source {
-                        facts
-                            .seen_at
-                            .push((org.clone(), stored.last_updated / 1000));
-                    }
-                    if facts.birth.is_none() {
-                        facts.birth = v
-                            .get("birthDate")
-                            .and_then(Value::as_str)
-                            .and_then(policy::time_of);
-                    }
-                }
+            if facts.birth.is_none() {
+                facts.birth = v
+                    .get("birthDate")
+                    .and_then(Value::as_str)
+                    .and_then(policy::time_of);
             }
-            for stored in resources {
-                if stored.deleted {
-                    continue;
-                }
-                match stored.resource_type.as_str() {
-                    "Consent" => {
-                        let v = body(&stored)?;
-                        facts.hidden.extend(policy::hidden_items(&v));
-                        // A Consent that cannot be read states nothing; it never widens access.
-                        if let Ok(Some(fact)) = policy::consent_fact(&v) {
-                            facts.consents.push(fact);
-                        }
-                    }
-                    "Task" => {
-                        let v = body(&stored)?;
-                        if let Some(grant) = break_glass_grant(&v) {
-                            facts.break_glass.push(grant);
-                        }
-                    }
-                    t if policy::SHARED_TYPES.contains(&t) => {
-                        let v = body(&stored)?;
-                        if t == "Encounter"
-                            && let (Some(org), Some(start)) = (
-                                v.pointer("/serviceProvider/reference")
-                                    .and_then(Value::as_str),
-                                policy::date_of(&v),
-                            )
-                        {
-                            facts.seen_at.push((org.to_string(), start));
-                        }
-                        items.push(GatheredItem {
-                            reference: format!("{t}/{}", stored.id),
-                            categories: policy::category_of(&v),
-                            date: policy::date_of(&v),
-                            source: source.clone(),
-                            stored,
-                        });
-                    }
-                    _ => {}
-                }
+            sources.insert(registration.clone(), org);
+        }
+        let patients = registrations.join(",");
+        for stored in self.search_all("Consent", &[("patient", patients.as_str())])? {
+            let v = body(&stored)?;
+            facts.hidden.extend(policy::hidden_items(&v));
+            // A Consent that cannot be read states nothing; it never widens access.
+            if let Ok(Some(fact)) = policy::consent_fact(&v) {
+                facts.consents.push(fact);
             }
         }
-        Ok(Gathered { facts, items })
+        let code = format!("{ACCESS_TASKS}|break-glass");
+        for stored in self.search_all("Task", &[("patient", &patients), ("code", &code)])? {
+            if let Some(grant) = break_glass_grant(&body(&stored)?) {
+                facts.break_glass.push(grant);
+            }
+        }
+        if let Some(org) = caller_org {
+            let latest = self.search_all(
+                "Encounter",
+                &[
+                    ("patient", &patients),
+                    ("service-provider", org),
+                    ("_sort", "-date"),
+                    ("_count", "1"),
+                ],
+            )?;
+            if let Some(start) = latest
+                .first()
+                .and_then(|s| body(s).ok())
+                .and_then(|v| policy::date_of(&v))
+            {
+                facts.seen_at.push((org.to_string(), start));
+            }
+        }
+        Ok((facts, sources))
+    }
+
+    /// The first page of a search (at most the page cap) as stored resources.
+    fn search_all(
+        &self,
+        resource_type: &str,
+        pairs: &[(&str, &str)],
+    ) -> Result<Vec<Stored>, Error> {
+        let mut pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if !pairs.iter().any(|(k, _)| k == "_count") {
+            pairs.push(("_count".into(), self.config.max_count.to_string()));
+        }
+        let query = parse_query(resource_type, &pairs, false).map_err(Error::BadSearch)?;
+        Ok(self.store.search(&query)?.matches)
     }
 }
 
-struct Gathered {
-    facts: Facts,
-    items: Vec<GatheredItem>,
-}
-
-struct GatheredItem {
-    reference: String,
-    categories: Categories,
-    date: Option<i64>,
-    source: Option<String>,
-    stored: Stored,
+/// The policy's reason for what the store held back.
+fn reason(held: store::Held) -> Withheld {
+    match held {
+        store::Held::Hidden => Withheld::PatientRestriction,
+        store::Held::Forbidden => Withheld::SensitiveCategory,
+        store::Held::OutsideWindow => Withheld::OutsideWindow,
+    }
 }
 
 fn body(stored: &Stored) -> Result<Value, Error> {

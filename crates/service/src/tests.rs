@@ -10,7 +10,12 @@ fn service() -> Service {
         N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     ));
     let _ = std::fs::remove_dir_all(&dir);
-    let store = store::Engine::new(store::Sqlite::open(&dir).expect("open store"));
+    let store = store::Engine::with_classifier(
+        store::Sqlite::open(&dir).expect("open store"),
+        crate::classify,
+        crate::SHARED_TYPES,
+    )
+    .expect("classify");
     Service::new(Arc::new(store), Config::default())
 }
 

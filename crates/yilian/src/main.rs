@@ -125,11 +125,16 @@ pub fn open_service_with(
 ) -> anyhow::Result<service::Service> {
     use std::sync::Arc;
     let store: Arc<dyn store::Store> = match &args.database_url {
-        Some(url) => Arc::new(store::Engine::new(store_postgres::Postgres::open(
-            url,
-            &args.database_schema,
-        )?)),
-        None => Arc::new(store::Engine::new(store::Sqlite::open(&args.data)?)),
+        Some(url) => Arc::new(store::Engine::with_classifier(
+            store_postgres::Postgres::open(url, &args.database_schema)?,
+            service::classify,
+            service::SHARED_TYPES,
+        )?),
+        None => Arc::new(store::Engine::with_classifier(
+            store::Sqlite::open(&args.data)?,
+            service::classify,
+            service::SHARED_TYPES,
+        )?),
     };
     Ok(service::Service::new(store, config))
 }

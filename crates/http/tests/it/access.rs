@@ -494,6 +494,32 @@ fn the_shared_record_across_hospitals() {
               error invariant: an active consent to share needs its evidence: the scanned agreement or the signature, as sourceAttachment (or sourceReference)
         "#]],
     );
+    let without_h2 = {
+        let mut setup = region();
+        setup.push(put(json!({"resourceType": "Consent", "id": "c1", "status": "active",
+            "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
+            "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+            "patient": {"reference": "Patient/a2"}, "dateTime": ago(20),
+            "sourceAttachment": {"contentType": "image/png", "data": "c2Nhbg==", "hash": "/6nCTGgj4n9A2aKWWl6I2hhVecE="},
+            "provision": {"type": "permit", "provision": [{"type": "deny", "actor": [{
+                "role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]},
+                "reference": {"reference": "Organization/h2"}}]}]}})));
+        setup
+    };
+    scenario(
+        &without_h2,
+        &[(
+            "h2's records excluded by the patient",
+            get("/shared/Patient/a1", &doctor),
+        )],
+        expect![[r#"
+            h2's records excluded by the patient: 200 Bundle total=1
+              information informational: shown under Consent/c1
+              information informational: 1 item withheld as sensitive without the patient's explicit consent
+              information informational: 3 items withheld from hospitals the patient's consent does not name
+              Encounter/e1 from Organization/h1
+        "#]],
+    );
     scenario(
         &withdrawn,
         &[("after the withdrawal", get("/shared/Patient/a1", &doctor))],

@@ -24,7 +24,12 @@ fn app_with(credentials: auth::Config) -> axum::Router {
         N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
     ));
     let _ = std::fs::remove_dir_all(&dir);
-    let store = store::Engine::new(store::Sqlite::open(&dir).expect("open store"));
+    let store = store::Engine::with_classifier(
+        store::Sqlite::open(&dir).expect("open store"),
+        service::classify,
+        service::SHARED_TYPES,
+    )
+    .expect("classify");
     router(AppState {
         service: Service::new(Arc::new(store), Config::default()),
         base_url: Some("http://yilian.test".into()),

@@ -11,7 +11,12 @@ use std::sync::Arc;
 fn service() -> Service {
     let dir = std::env::temp_dir().join(format!("yilian-service-it-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let store = store::Engine::new(store::Sqlite::open(&dir).expect("open store"));
+    let store = store::Engine::with_classifier(
+        store::Sqlite::open(&dir).expect("open store"),
+        service::classify,
+        service::SHARED_TYPES,
+    )
+    .expect("classify");
     Service::new(Arc::new(store), Config::default())
 }
 
