@@ -79,6 +79,7 @@ impl Service {
             &person,
             &registrations,
             principal.caller.organization.as_deref(),
+            now,
         )?;
         let decision = policy::decide(&self.config.region, &principal.caller, &facts, now);
         let (Some(basis), Some(scope)) = (decision.basis, decision.scope) else {
@@ -236,6 +237,7 @@ impl Service {
         person: &str,
         registrations: &[String],
         caller_org: Option<&str>,
+        now: i64,
     ) -> Result<(Facts, HashMap<String, Option<String>>), Error> {
         let mut facts = Facts {
             person: person.to_string(),
@@ -280,22 +282,32 @@ impl Service {
                 facts.break_glass.push(grant);
             }
         }
-        if let Some(org) = caller_org {
-            let latest = self.search_all(
+        // A visit at the caller's hospital within the relationship's days, unless a
+        // registration there already makes one.
+        let since = now - i64::from(self.config.region.relationship_days) * 86_400;
+        let related = |facts: &Facts, org: &str| {
+            facts
+                .seen_at
+                .iter()
+                .any(|(o, t)| o == org && (since..=now).contains(t))
+        };
+        if let Some(org) = caller_org.filter(|org| !related(&facts, org)) {
+            let from = format!("ge{}", fhir::time::format_instant(since * 1000));
+            let visits = self.search_all(
                 "Encounter",
                 &[
                     ("patient", &patients),
                     ("service-provider", org),
-                    ("_sort", "-date"),
+                    ("date", &from),
                     ("_count", "1"),
                 ],
             )?;
-            if let Some(start) = latest
+            if let Some(start) = visits
                 .first()
                 .and_then(|s| body(s).ok())
                 .and_then(|v| policy::date_of(&v))
             {
-                facts.seen_at.push((org.to_string(), start));
+                facts.seen_at.push((org.to_string(), start.max(since)));
             }
         }
         Ok((facts, sources))
