@@ -494,6 +494,46 @@ fn the_shared_record_across_hospitals() {
               error invariant: an active consent to share needs its evidence: the scanned agreement or the signature, as sourceAttachment (or sourceReference)
         "#]],
     );
+    // A visit at h3 makes a relationship there, while it is recent.
+    let visit_at_h3 = |days: i64| {
+        let mut setup = region();
+        setup.push(put(
+            json!({"resourceType": "Encounter", "id": "e3", "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "EMER"},
+            "subject": {"reference": "Patient/a1"},
+            "period": {"start": ago(days), "end": ago(days - 1)},
+            "serviceProvider": {"reference": "Organization/h3"}}),
+        ));
+        setup
+    };
+    scenario(
+        &visit_at_h3(3),
+        &[(
+            "a doctor of h3, a visit there 3 days ago",
+            get("/shared/Patient/a1", &stranger),
+        )],
+        expect![[r#"
+            a doctor of h3, a visit there 3 days ago: 200 Bundle total=4
+              information informational: shown under Consent/c1
+              information informational: 1 item withheld as sensitive without the patient's explicit consent
+              information informational: 1 item withheld as older than the sharing window
+              Encounter/e3 from Organization/h1
+              Encounter/e1 from Organization/h1
+              Encounter/e2 from Organization/h2
+              AllergyIntolerance/al1 from Organization/h2
+        "#]],
+    );
+    scenario(
+        &visit_at_h3(40),
+        &[(
+            "a doctor of h3, a visit there 40 days ago",
+            get("/shared/Patient/a1", &stranger),
+        )],
+        expect![[r#"
+            a doctor of h3, a visit there 40 days ago: 403
+              error forbidden: the patient has no recent registration or admission at the caller's hospital
+        "#]],
+    );
     let without_h2 = {
         let mut setup = region();
         setup.push(put(json!({"resourceType": "Consent", "id": "c1", "status": "active",
