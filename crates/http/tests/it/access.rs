@@ -569,3 +569,62 @@ fn the_shared_record_across_hospitals() {
         "#]],
     );
 }
+
+/// A patient reads their own record, all of it; another person's is refused.
+#[test]
+fn a_patient_reads_their_own_record() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let out = rt.block_on(async {
+        let app = app();
+        for s in region() {
+            let (status, _, body) = send(&app, &s).await;
+            assert!(status < 300, "setup request failed: {status} {body}");
+        }
+        // The index is built on first use; then the person of Patient/a1 is known.
+        let (_, _, _) = send(&app, &get("/shared/Patient/a1", &admin())).await;
+        let (_, _, found) = send(&app, "GET /Person?link=Patient/a1").await;
+        let person = found["entry"][0]["resource"]["id"]
+            .as_str()
+            .expect("a Person links Patient/a1")
+            .to_string();
+        let patient = |person: &str| {
+            let keys = auth::Keys::new(&[42; 32], "yilian").expect("keys");
+            let p = auth::Principal {
+                caller: policy::Caller {
+                    role: Role::Patient,
+                    purpose: Purpose::PatientAccess,
+                    organization: None,
+                    practitioner: None,
+                    person: Some(format!("Person/{person}")),
+                },
+                subject: "patient".into(),
+                client: None,
+            };
+            keys.issue(&p, http_api::now(), 300, "p")
+        };
+        let mut out = Vec::new();
+        for (what, token) in [
+            ("their own", patient(&person)),
+            ("someone else's", patient("other")),
+        ] {
+            let (status, headers, body) = send(&app, &get("/shared/Patient/a2", &token)).await;
+            out.push(format!("{what}: {}", brief(status, &headers, &body)));
+        }
+        out.join("\n")
+    });
+    expect![[r#"
+        their own: 200 Bundle total=5
+          information informational: shown to the patient: their own record
+          Encounter/e1 from Organization/h1
+          Encounter/e2 from Organization/h2
+          Condition/d1 from Organization/h2
+          Observation/o1 from Organization/h2
+          AllergyIntolerance/al1 from Organization/h2
+        someone else's: 403
+          error forbidden: a patient may read only their own record
+    "#]]
+    .assert_eq(&(out + "\n"));
+}
