@@ -377,14 +377,8 @@ impl Scope {
         if !sensitive_ok {
             return Err(Withheld::SensitiveCategory);
         }
-        if let Some(source) = item.source {
-            let listed = self
-                .hospitals
-                .as_ref()
-                .is_none_or(|list| list.iter().any(|h| h == source));
-            if !listed || self.excluded.iter().any(|h| h == source) {
-                return Err(Withheld::HospitalNotConsented);
-            }
+        if !self.admits_source(item.source) {
+            return Err(Withheld::HospitalNotConsented);
         }
         if let Some(date) = item.date {
             // Shown when any of its categories' windows reaches it: an allergy with a
@@ -398,6 +392,18 @@ impl Scope {
             }
         }
         Ok(())
+    }
+
+    /// Whether items from hospital `source` may be shown (an unknown source may).
+    pub fn admits_source(&self, source: Option<&str>) -> bool {
+        let Some(source) = source else {
+            return true;
+        };
+        let listed = self
+            .hospitals
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|h| h == source));
+        listed && !self.excluded.iter().any(|h| h == source)
     }
 
     /// The earliest date shown for a category; `None` for no limit.

@@ -190,7 +190,7 @@ impl Service {
         let params = parameters(body, "$link")?;
         let patient = reference(&params, "patient", "Patient")?;
         let target = reference(&params, "target", "Patient")?;
-        let by = who(caller);
+        let by = caller.who();
         self.decide(&params, "linked", |registry| {
             let changed = registry.link(&patient, &target, &by)?;
             Ok((changed, registry.person_of(&target).map(|p| p.id.clone())))
@@ -203,7 +203,7 @@ impl Service {
         caller.may_decide_identity()?;
         let params = parameters(body, "$unlink")?;
         let patient = reference(&params, "patient", "Patient")?;
-        let by = who(caller);
+        let by = caller.who();
         self.decide(&params, "distinct", |registry| {
             let changed = registry.unlink(&patient, &by, new_person_id)?;
             Ok((changed, registry.person_of(&patient).map(|p| p.id.clone())))
@@ -217,7 +217,7 @@ impl Service {
         let source = reference(&params, "source", "Person")?;
         let target = reference(&params, "target", "Person")?;
         let (source, target) = (strip(&source), strip(&target));
-        let by = who(caller);
+        let by = caller.who();
         self.decide(&params, "linked", |registry| {
             let changed = registry.merge(&source, &target, &by)?;
             Ok((changed, Some(target.clone())))
@@ -229,7 +229,7 @@ impl Service {
         caller.may_decide_identity()?;
         let params = parameters(body, "$unmerge")?;
         let source = strip(&reference(&params, "source", "Person")?);
-        let by = who(caller);
+        let by = caller.who();
         self.decide(&params, "distinct", |registry| {
             let changed = registry.unmerge(&source, &by)?;
             Ok((changed, Some(source.clone())))
@@ -720,10 +720,6 @@ fn grade(m: &Match) -> &'static str {
         _ if m.score.probability >= 0.9 => "probable",
         _ => "possible",
     }
-}
-
-fn who(caller: &Caller) -> String {
-    caller.who()
 }
 
 fn parameters(body: &[u8], operation: &str) -> Result<Value, Error> {

@@ -376,7 +376,12 @@ impl Service {
         page: Option<&str>,
     ) -> Result<(Vec<Stored>, Option<String>), Error> {
         match scope {
-            HistoryScope::System => caller.may_read("*")?,
+            HistoryScope::System if !caller.operates() => {
+                return Err(Error::Forbidden(
+                    "the whole store's history is the operator's".to_string(),
+                ));
+            }
+            HistoryScope::System => {}
             HistoryScope::Type(t) | HistoryScope::Instance(t, _) => {
                 check_type(t)?;
                 caller.may_read(t)?;

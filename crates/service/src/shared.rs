@@ -12,7 +12,7 @@
 
 use crate::{Caller, Error, Service, Stored};
 use fhir::search::parse_query;
-use policy::{BreakGlass, Categories, Category, Facts, Item, Withheld};
+use policy::{BreakGlass, Category, Facts, Withheld};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use store::{Entry, WriteOp};
@@ -87,18 +87,9 @@ impl Service {
             return Err(Error::Forbidden(reason.message().to_string()));
         };
         // Registrations at hospitals the scope admits are read; the others only counted.
-        let admitted = |org: &Option<String>| {
-            let probe = Item {
-                reference: "",
-                categories: Categories::of(&[]),
-                source: org.as_deref(),
-                date: None,
-            };
-            scope.admits(&probe) != Err(Withheld::HospitalNotConsented)
-        };
         let (open, closed): (Vec<&String>, Vec<&String>) = registrations
             .iter()
-            .partition(|r| admitted(&sources.get(*r).cloned().flatten()));
+            .partition(|r| scope.admits_source(sources.get(*r).and_then(|o| o.as_deref())));
         let ids = |list: &[&String]| -> Vec<String> {
             list.iter()
                 .map(|r| r.trim_start_matches("Patient/").to_string())

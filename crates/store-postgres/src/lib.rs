@@ -67,6 +67,9 @@ CREATE TABLE IF NOT EXISTS compartment (
 CREATE TABLE IF NOT EXISTS share (
     rid BIGINT PRIMARY KEY, cat BIGINT NOT NULL, at BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS share_state (
+    id BIGINT PRIMARY KEY CHECK (id = 0), through BIGINT NOT NULL
+);
 "#;
 
 /// The tables of a store, for size accounting.

@@ -2,8 +2,7 @@
 //! call [`run`] with a factory of fresh, empty stores; a failing case names itself.
 
 use crate::{
-    Entry, Held, HistoryScope, ShareClass, SharedQuery, Store, StoreError, Stored, WriteOp,
-    WriteOutcome,
+    Entry, HistoryScope, ShareClass, SharedQuery, Store, StoreError, Stored, WriteOp, WriteOutcome,
 };
 use fhir::search::{SearchQuery, parse_query};
 use serde_json::{Value, json};
@@ -1132,5 +1131,4 @@ fn shared_decides_in_the_query(store: &dyn Store) {
             .expect("empty")
             .is_empty()
     );
-    let _ = Held::Hidden;
 }

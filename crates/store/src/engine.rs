@@ -39,8 +39,10 @@ impl<B: Backend> Engine<B> {
     }
 
     /// A store that classifies every resource of `types` for the shared record as it is
-    /// written ([`Store::shared`] then decides inside the query). Resources stored before
-    /// are classified now, a batch at a time.
+    /// written ([`Store::shared`] then decides inside the query). Resources stored since
+    /// the last open with a classifier (or ever, the first time) are classified now, a batch
+    /// at a time, so an open does not rescan what it already classified. A store opened
+    /// with a classifier once must always be: writes through [`Engine::new`] keep no class.
     pub fn with_classifier(
         backend: B,
         classify: Classifier,
@@ -58,7 +60,14 @@ impl<B: Backend> Engine<B> {
         if types.is_empty() {
             return Ok(());
         }
-        let mut after = 0;
+        let (mut after, top) = self.backend.read(|tx| {
+            let through = tx.query("SELECT through FROM share_state WHERE id = 0", &[])?;
+            let top = tx.query("SELECT COALESCE(MAX(rid), 0) FROM resource", &[])?;
+            Ok((
+                through.first().map_or(0, |r| r[0].int()),
+                top.first().map_or(0, |r| r[0].int()),
+            ))
+        })?;
         loop {
             let rows = self.backend.read(|tx| {
                 let mut sql = Sql::default();
@@ -76,7 +85,14 @@ impl<B: Backend> Engine<B> {
                 tx.query(&sql.text, &sql.params)
             })?;
             let Some(last) = rows.last() else {
-                return Ok(());
+                return self.backend.write(|tx| {
+                    tx.execute(
+                        "INSERT INTO share_state(id, through) VALUES (0, $1) \
+                         ON CONFLICT (id) DO UPDATE SET through = excluded.through",
+                        &[SqlValue::Int(top)],
+                    )?;
+                    Ok(())
+                });
             };
             after = last[0].int();
             let mut share = Vec::with_capacity(rows.len());

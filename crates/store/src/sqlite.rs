@@ -62,6 +62,9 @@ CREATE TABLE IF NOT EXISTS compartment (
 CREATE TABLE IF NOT EXISTS share (
     rid INTEGER PRIMARY KEY, cat INTEGER NOT NULL, at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS share_state (
+    id INTEGER PRIMARY KEY CHECK (id = 0), through INTEGER NOT NULL
+);
 "#;
 
 /// Page cache of the writer connection: index pages stay hot during imports.

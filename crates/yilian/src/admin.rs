@@ -85,23 +85,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 Some(p) => Purpose::from_code(p).context("unknown purpose of use")?,
                 None => auth::default_purpose(role),
             };
-            let principal = auth::Principal {
-                caller: policy::Caller {
-                    role,
-                    purpose,
-                    organization: a.organization,
-                    practitioner: a.practitioner.clone(),
-                    person: a.person.clone(),
-                },
-                subject: a
-                    .practitioner
-                    .or(a.person)
-                    .unwrap_or_else(|| format!("{}@cli", role.code())),
-                client: None,
+            let caller = policy::Caller {
+                role,
+                purpose,
+                organization: a.organization,
+                practitioner: a.practitioner,
+                person: a.person,
             };
             #[allow(clippy::print_stdout)]
             {
-                println!("{}", mint(&config, &principal, a.minutes * 60)?);
+                println!("{}", mint(&config, &principal(caller), a.minutes * 60)?);
             }
             Ok(())
         }
@@ -154,19 +147,41 @@ pub fn mint(
     Ok(keys.issue(principal, now, seconds, &uuid::Uuid::new_v4().to_string()))
 }
 
-/// An administrator, for the platform's own tools (the demo, the benchmarks).
-pub fn operator() -> auth::Principal {
+/// The principal a token minted here names: the caller, known by its practitioner or
+/// person, else by its role.
+pub fn principal(caller: policy::Caller) -> auth::Principal {
+    let subject = caller
+        .practitioner
+        .clone()
+        .or_else(|| caller.person.clone())
+        .unwrap_or_else(|| format!("{}@cli", caller.role.code()));
     auth::Principal {
-        caller: policy::Caller {
-            role: Role::Admin,
-            purpose: Purpose::Operations,
-            organization: None,
-            practitioner: None,
-            person: None,
-        },
-        subject: "admin@cli".into(),
+        caller,
+        subject,
         client: None,
     }
+}
+
+/// An administrator, for the platform's own tools (the demo, the benchmarks).
+pub fn operator() -> auth::Principal {
+    principal(policy::Caller {
+        role: Role::Admin,
+        purpose: Purpose::Operations,
+        organization: None,
+        practitioner: None,
+        person: None,
+    })
+}
+
+/// A doctor of `Organization/{hospital}`, for the demo and the benchmarks.
+pub fn doctor(hospital: &str, practitioner: &str, purpose: Purpose) -> auth::Principal {
+    principal(policy::Caller {
+        role: Role::Doctor,
+        purpose,
+        organization: Some(format!("Organization/{hospital}")),
+        practitioner: Some(format!("Practitioner/{practitioner}")),
+        person: None,
+    })
 }
 
 fn path(data: &Path) -> PathBuf {

@@ -304,17 +304,7 @@ async fn shared_records(
     let started = Instant::now();
     for p in patients.iter().step_by(7) {
         let hospital = p.split('-').next().unwrap_or_default();
-        let doctor = auth::Principal {
-            caller: policy::Caller {
-                role: policy::Role::Doctor,
-                purpose: policy::Purpose::Treatment,
-                organization: Some(format!("Organization/{hospital}")),
-                practitioner: Some("Practitioner/bench".into()),
-                person: None,
-            },
-            subject: "Practitioner/bench".into(),
-            client: None,
-        };
+        let doctor = crate::admin::doctor(hospital, "bench", policy::Purpose::Treatment);
         let token: Arc<str> = crate::admin::mint(credentials, &doctor, 3600)?.into();
         conn.set_token(&token);
         let (status, body) = conn.get(&format!("/shared/Patient/{p}")).await?;

@@ -617,16 +617,8 @@ async fn shared_tour(
     people: &[DemoPerson],
     credentials: &auth::Config,
 ) -> anyhow::Result<()> {
-    let doctor = |organization: &str, purpose: policy::Purpose| auth::Principal {
-        caller: policy::Caller {
-            role: policy::Role::Doctor,
-            purpose,
-            organization: Some(format!("Organization/{organization}")),
-            practitioner: Some("Practitioner/demo-doctor".into()),
-            person: None,
-        },
-        subject: "Practitioner/demo-doctor".into(),
-        client: None,
+    let doctor = |hospital: &str, purpose: policy::Purpose| {
+        crate::admin::doctor(hospital, "demo-doctor", purpose)
     };
     // Consents lapse after some years: follow someone whose consent is still in force.
     let mut opened = None;

@@ -1,26 +1,20 @@
 //! Who may call, and what they see: tokens refused at the door, roles kept to their own
 //! paths, and the shared record across two hospitals as consent and policy decide.
 
-use super::{admin, app, credentials, send};
+use super::{admin, app, credentials, send, token};
 use expect_test::{Expect, expect};
 use policy::{Purpose, Role};
 use serde_json::{Value, json};
 
 /// A token for `role` acting for `Organization/{org}` as `Practitioner/d1`.
 fn token_at(role: Role, purpose: Purpose, org: &str) -> String {
-    let keys = auth::Keys::new(&[42; 32], "yilian").expect("keys");
-    let principal = auth::Principal {
-        caller: policy::Caller {
-            role,
-            purpose,
-            organization: Some(format!("Organization/{org}")),
-            practitioner: Some("Practitioner/d1".into()),
-            person: None,
-        },
-        subject: "Practitioner/d1".into(),
-        client: None,
-    };
-    keys.issue(&principal, http_api::now(), 300, "t")
+    token(policy::Caller {
+        role,
+        purpose,
+        organization: Some(format!("Organization/{org}")),
+        practitioner: Some("Practitioner/d1".into()),
+        person: None,
+    })
 }
 
 /// Status, the challenge on a 401, and the body in brief: an OperationOutcome's issues, a
@@ -220,7 +214,7 @@ fn tokens_are_checked_at_the_door() {
             a doctor reading $everything: 403
               error forbidden: Patient is patient data: read it through GET /shared/Patient/{id}, where the patient's consent decides
             a doctor reading history: 403
-              error forbidden: * is patient data: read it through GET /shared/Patient/{id}, where the patient's consent decides
+              error forbidden: the whole store's history is the operator's
             a doctor including from the directory: 403
               error forbidden: _include and _revinclude are for administrators: they would reach patient data
             a patient writing: 403
@@ -591,19 +585,13 @@ fn a_patient_reads_their_own_record() {
             .expect("a Person links Patient/a1")
             .to_string();
         let patient = |person: &str| {
-            let keys = auth::Keys::new(&[42; 32], "yilian").expect("keys");
-            let p = auth::Principal {
-                caller: policy::Caller {
-                    role: Role::Patient,
-                    purpose: Purpose::PatientAccess,
-                    organization: None,
-                    practitioner: None,
-                    person: Some(format!("Person/{person}")),
-                },
-                subject: "patient".into(),
-                client: None,
-            };
-            keys.issue(&p, http_api::now(), 300, "p")
+            token(policy::Caller {
+                role: Role::Patient,
+                purpose: Purpose::PatientAccess,
+                organization: None,
+                practitioner: None,
+                person: Some(format!("Person/{person}")),
+            })
         };
         let mut out = Vec::new();
         for (what, token) in [

@@ -43,25 +43,25 @@ fn credentials() -> auth::Config {
 }
 
 /// A token for `role` (acting for hospital h1 as Practitioner/d1 where that applies).
-fn token(role: policy::Role, purpose: policy::Purpose) -> String {
+/// A five-minute token of the test credentials for `caller`.
+fn token(caller: policy::Caller) -> String {
     let keys = auth::Keys::new(&[42; 32], "yilian").expect("keys");
-    let clinical = matches!(role, policy::Role::Doctor | policy::Role::Nurse);
     let principal = auth::Principal {
-        caller: policy::Caller {
-            role,
-            purpose,
-            organization: clinical.then(|| "Organization/h1".to_string()),
-            practitioner: clinical.then(|| "Practitioner/d1".to_string()),
-            person: None,
-        },
         subject: "tester".into(),
+        caller,
         client: None,
     };
     keys.issue(&principal, http_api::now(), 300, "test")
 }
 
 fn admin() -> String {
-    token(policy::Role::Admin, policy::Purpose::Operations)
+    token(policy::Caller {
+        role: policy::Role::Admin,
+        purpose: policy::Purpose::Operations,
+        organization: None,
+        practitioner: None,
+        person: None,
+    })
 }
 
 /// Sends `raw` (`METHOD /path` then `Header: value` lines, a blank line, the body).

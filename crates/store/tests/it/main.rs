@@ -108,4 +108,27 @@ fn opening_with_a_classifier_classifies_what_is_stored() {
     let items = reopened.shared(&query).expect("shared");
     assert_eq!(items.len(), 2500);
     assert!(items.iter().all(|i| i.held.is_none()));
+    reopened.close().expect("close");
+    // Written since, without a classifier: the next open with one classifies it too.
+    let unclassified = Engine::new(Sqlite::open(&dir).expect("reopen"));
+    unclassified
+        .transact(vec![store::Entry {
+            full_url: None,
+            op: store::WriteOp::Update {
+                resource_type: "Observation".into(),
+                id: "late".into(),
+                resource: serde_json::json!({"resourceType": "Observation", "id": "late",
+                    "status": "final", "code": {"text": "x"}, "subject": {"reference": "Patient/p1"}}),
+                if_match: None,
+            },
+        }])
+        .expect("write");
+    unclassified.close().expect("close");
+    let again = Engine::with_classifier(
+        Sqlite::open(&dir).expect("reopen"),
+        conformance::classify,
+        conformance::SHARED,
+    )
+    .expect("backfill");
+    assert_eq!(again.shared(&query).expect("shared").len(), 2501);
 }
