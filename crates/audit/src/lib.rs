@@ -5,8 +5,21 @@
 //!
 //! Pure: records are bytes, keys are passed in, nothing here reads a clock or a file.
 
+pub mod anomaly;
 pub mod merkle;
+pub mod record;
+pub mod seal;
 pub mod sth;
+pub mod verify;
 
+pub use anomaly::{Anomaly, AnomalyKind, Rules};
 pub use merkle::{Frontier, Hash, leaf_hash, node_hash};
+pub use record::{Action, Columns, Outcome, Record, flag};
+pub use seal::Sealer;
 pub use sth::{SignedTreeHead, TreeHead};
+pub use verify::{Appended, Problem, ProblemKind, Report, Row, Verifier, append};
+
+/// Lower-case hex, for keys and hashes shown to people.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -200,14 +200,33 @@ impl Frontier {
         self.size
     }
 
+    /// A frontier as stored: the size and its peaks (one per set bit of the size).
+    pub fn from_parts(size: u64, peaks: Vec<Hash>) -> Option<Frontier> {
+        (peaks.len() == size.count_ones() as usize).then_some(Frontier { size, peaks })
+    }
+
+    pub fn peaks(&self) -> &[Hash] {
+        &self.peaks
+    }
+
     pub fn push(&mut self, leaf: Hash) {
+        self.push_with(leaf, |_, _, _| {});
+    }
+
+    /// Appends `leaf`, telling `completed` each perfect subtree above the leaves it
+    /// completes, as (level, index at that level, hash): what a log stores so that proofs
+    /// need no leaf but the ones they name.
+    pub fn push_with(&mut self, leaf: Hash, mut completed: impl FnMut(u8, u64, &Hash)) {
         let mut node = leaf;
         let mut size = self.size;
+        let mut level = 0u8;
         // Each trailing one bit of the old size is a perfect subtree the new leaf completes.
         while size & 1 == 1 {
             let left = self.peaks.pop().expect("a set bit has its peak");
             node = node_hash(&left, &node);
             size >>= 1;
+            level += 1;
+            completed(level, self.size >> level, &node);
         }
         self.peaks.push(node);
         self.size += 1;
@@ -221,6 +240,91 @@ impl Frontier {
         };
         it.fold(*last, |acc, peak| node_hash(peak, &acc))
     }
+}
+
+/// A range of leaves `[start, end)`, as RFC 9162's proofs cut the tree.
+pub type Span = (u64, u64);
+
+/// The spans whose tree hashes make PATH(index, D[size]), in proof order.
+pub fn inclusion_spans(index: u64, size: u64) -> Option<Vec<Span>> {
+    fn path(m: u64, lo: u64, hi: u64, out: &mut Vec<Span>) {
+        if hi - lo <= 1 {
+            return;
+        }
+        let k = split_u64(hi - lo);
+        if m < lo + k {
+            path(m, lo, lo + k, out);
+            out.push((lo + k, hi));
+        } else {
+            path(m, lo + k, hi, out);
+            out.push((lo, lo + k));
+        }
+    }
+    (index < size).then(|| {
+        let mut out = Vec::new();
+        path(index, 0, size, &mut out);
+        out
+    })
+}
+
+/// The spans whose tree hashes make PROOF(m, D[n]), in proof order.
+pub fn consistency_spans(m: u64, n: u64) -> Option<Vec<Span>> {
+    fn sub(m: u64, lo: u64, hi: u64, whole: bool, out: &mut Vec<Span>) {
+        let n = hi - lo;
+        if m == n {
+            if !whole {
+                out.push((lo, hi));
+            }
+            return;
+        }
+        let k = split_u64(n);
+        if m <= k {
+            sub(m, lo, lo + k, whole, out);
+            out.push((lo + k, hi));
+        } else {
+            sub(m - k, lo + k, hi, false, out);
+            out.push((lo, lo + k));
+        }
+    }
+    (0 < m && m <= n).then(|| {
+        let mut out = Vec::new();
+        if m < n {
+            sub(m, 0, n, true, &mut out);
+        }
+        out
+    })
+}
+
+/// The perfect subtrees, as (level, index at that level), whose hashes make the tree hash
+/// of `span`, left to right. Every span a proof cuts starts at a multiple of its largest
+/// part, so each part is a stored node.
+pub fn span_nodes((start, end): Span) -> Vec<(u8, u64)> {
+    let mut out = Vec::new();
+    let mut at = start;
+    while at < end {
+        let width = 1u64 << (63 - (end - at).leading_zeros());
+        debug_assert_eq!(at % width, 0, "a proof's span is aligned");
+        out.push((width.trailing_zeros() as u8, at / width));
+        at += width;
+    }
+    out
+}
+
+/// The tree hash of `span` from its stored nodes (`node(level, index)`); `None` when one
+/// is missing.
+pub fn span_hash(span: Span, node: impl Fn(u8, u64) -> Option<Hash>) -> Option<Hash> {
+    let parts = span_nodes(span)
+        .into_iter()
+        .map(|(l, i)| node(l, i))
+        .collect::<Option<Vec<Hash>>>()?;
+    let mut it = parts.iter().rev();
+    let last = *it.next()?;
+    Some(it.fold(last, |acc, h| node_hash(h, &acc)))
+}
+
+fn split_u64(n: u64) -> u64 {
+    debug_assert!(n > 1);
+    1 << (63 - (n - 1).leading_zeros())
 }
 
 #[cfg(test)]
@@ -317,6 +421,46 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn proofs_from_stored_nodes_equal_proofs_from_leaves() {
+        use std::collections::HashMap;
+        let all = leaves(70);
+        let mut nodes: HashMap<(u8, u64), Hash> = HashMap::new();
+        let mut f = Frontier::new();
+        for (i, leaf) in all.iter().enumerate() {
+            nodes.insert((0, i as u64), *leaf);
+            f.push_with(*leaf, |level, index, hash| {
+                nodes.insert((level, index), *hash);
+            });
+            // A stored frontier comes back as it was.
+            let again = Frontier::from_parts(f.size(), f.peaks().to_vec()).expect("valid");
+            assert_eq!(again, f);
+        }
+        let get = |l: u8, i: u64| nodes.get(&(l, i)).copied();
+        for n in 1..=all.len() {
+            let tree = &all[..n];
+            for i in 0..n {
+                let from_nodes: Vec<Hash> = inclusion_spans(i as u64, n as u64)
+                    .expect("in range")
+                    .into_iter()
+                    .map(|s| span_hash(s, get).expect("stored"))
+                    .collect();
+                assert_eq!(Some(from_nodes), inclusion_proof(tree, i), "{i} of {n}");
+            }
+            for m in 1..=n {
+                let from_nodes: Vec<Hash> = consistency_spans(m as u64, n as u64)
+                    .expect("in range")
+                    .into_iter()
+                    .map(|s| span_hash(s, get).expect("stored"))
+                    .collect();
+                assert_eq!(Some(from_nodes), consistency_proof(tree, m), "{m} -> {n}");
+            }
+        }
+        assert_eq!(inclusion_spans(5, 5), None);
+        assert_eq!(consistency_spans(0, 5), None);
+        assert_eq!(Frontier::from_parts(3, vec![[0; 32]]), None);
     }
 
     proptest! {
