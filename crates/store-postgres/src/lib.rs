@@ -70,6 +70,45 @@ CREATE TABLE IF NOT EXISTS share (
 CREATE TABLE IF NOT EXISTS share_state (
     id BIGINT PRIMARY KEY CHECK (id = 0), through BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS audit (
+    seq BIGINT PRIMARY KEY,
+    at BIGINT NOT NULL,
+    patient TEXT COLLATE "C",
+    agent TEXT COLLATE "C" NOT NULL,
+    org TEXT COLLATE "C",
+    action TEXT COLLATE "C" NOT NULL,
+    outcome BIGINT NOT NULL,
+    body BYTEA NOT NULL,
+    leaf BYTEA NOT NULL,
+    seal BYTEA NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_patient ON audit (patient, seq);
+CREATE INDEX IF NOT EXISTS audit_agent ON audit (agent, seq);
+CREATE INDEX IF NOT EXISTS audit_org ON audit (org, seq);
+CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
+CREATE TABLE IF NOT EXISTS audit_node (
+    level BIGINT NOT NULL, idx BIGINT NOT NULL, hash BYTEA NOT NULL,
+    PRIMARY KEY (level, idx)
+);
+CREATE TABLE IF NOT EXISTS audit_sth (
+    size BIGINT PRIMARY KEY, at BIGINT NOT NULL, root BYTEA NOT NULL, sig BYTEA NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_head (
+    id BIGINT PRIMARY KEY CHECK (id = 0), size BIGINT NOT NULL, peaks BYTEA NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_seen (
+    person TEXT COLLATE "C" NOT NULL, org TEXT COLLATE "C" NOT NULL, PRIMARY KEY (person, org)
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq BIGINT PRIMARY KEY,
+    at BIGINT NOT NULL,
+    patient TEXT COLLATE "C" NOT NULL,
+    kind TEXT COLLATE "C" NOT NULL,
+    body TEXT NOT NULL,
+    sent BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_patient ON outbox (patient, seq);
+CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (sent, seq);
 "#;
 
 /// The tables of a store, for size accounting.
@@ -83,6 +122,8 @@ const TABLES: &[&str] = &[
     "ix_ref",
     "compartment",
     "share",
+    "audit",
+    "audit_node",
 ];
 
 /// A connection with its prepared statements.

@@ -2,8 +2,10 @@
 //! call [`run`] with a factory of fresh, empty stores; a failing case names itself.
 
 use crate::{
-    Entry, HistoryScope, ShareClass, SharedQuery, Store, StoreError, Stored, WriteOp, WriteOutcome,
+    AuditQuery, Entry, HistoryScope, Logged, Notice, Proof, ShareClass, SharedQuery, Store,
+    StoreError, Stored, WriteOp, WriteOutcome,
 };
+use audit::{Action, Outcome, Record};
 use fhir::search::{SearchQuery, parse_query};
 use serde_json::{Value, json};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -61,7 +63,24 @@ pub const CASES: &[Case] = &[
     ),
     ("history_type_and_system", history_type_and_system),
     ("shared_decides_in_the_query", shared_decides_in_the_query),
+    ("audit_log_grows_and_proves", audit_log_grows_and_proves),
 ];
+
+/// The suite's audit key: open every store under test `.sealed(conformance::sealer())`.
+pub fn sealer() -> audit::Sealer {
+    audit::Sealer::from_seed([42; 32])
+}
+
+/// Writes without audit records, for cases about the data alone.
+pub trait Plain {
+    fn transact_plain(&self, entries: Vec<Entry>) -> Result<Vec<WriteOutcome>, StoreError>;
+}
+
+impl<S: Store + ?Sized> Plain for S {
+    fn transact_plain(&self, entries: Vec<Entry>) -> Result<Vec<WriteOutcome>, StoreError> {
+        self.transact(entries, &|_| Vec::new())
+    }
+}
 
 /// The types the suite's classifier classifies: open every store under test with
 /// `Engine::with_classifier(backend, classify, SHARED)`.
@@ -122,7 +141,7 @@ fn q(url: &str) -> SearchQuery {
 
 fn one(store: &dyn Store, op: WriteOp) -> WriteOutcome {
     let mut out = store
-        .transact(vec![Entry { full_url: None, op }])
+        .transact_plain(vec![Entry { full_url: None, op }])
         .expect("write succeeds");
     out.remove(0)
 }
@@ -285,7 +304,7 @@ fn update_without_change_is_a_no_op(store: &dyn Store) {
 fn if_match_rejects_stale_versions(store: &dyn Store) {
     put(store, patient("p1", "Li", "Na", "1990-05-05"));
     put(store, patient("p1", "Li", "Na", "1990-05-06"));
-    let stale = store.transact(vec![Entry {
+    let stale = store.transact_plain(vec![Entry {
         full_url: None,
         op: WriteOp::Update {
             resource_type: "Patient".into(),
@@ -684,7 +703,7 @@ fn counts(store: &dyn Store) {
 fn transaction_is_all_or_nothing(store: &dyn Store) {
     put(store, patient("p1", "Li", "Lei", "1980-01-01"));
     put(store, patient("p1", "Li", "Lei", "1980-01-02"));
-    let result = store.transact(vec![
+    let result = store.transact_plain(vec![
         Entry {
             full_url: None,
             op: WriteOp::Create {
@@ -727,7 +746,7 @@ fn transaction_resolves_urn_uuids(store: &dyn Store) {
     let mut obs = observation("ignored", "x", "1", "2024-01-01", "1");
     obs["subject"] = json!({"reference": pat});
     let out = store
-        .transact(vec![
+        .transact_plain(vec![
             Entry {
                 full_url: None,
                 op: WriteOp::Create {
@@ -770,7 +789,7 @@ fn conditional_create(store: &dyn Store) {
     assert!(matches!(&second, WriteOutcome::Unchanged(s) if s.id == first.id));
     create(store, patient("x", "Sun", "Li", "1977-07-07"));
     assert!(matches!(
-        store.transact(vec![Entry {
+        store.transact_plain(vec![Entry {
             full_url: None,
             op: cond()
         }]),
@@ -817,7 +836,7 @@ fn conditional_update(store: &dyn Store) {
     other["identifier"] = json!([{"system": "urn:oid:2.16.156.10011.1.1", "value": "ID-c"}]);
     put(store, other);
     assert!(matches!(
-        store.transact(vec![Entry {
+        store.transact_plain(vec![Entry {
             full_url: None,
             op: op("1950-01-03")
         }]),
@@ -831,7 +850,7 @@ fn conditional_update(store: &dyn Store) {
         if_match: None,
     };
     assert!(matches!(
-        store.transact(vec![Entry {
+        store.transact_plain(vec![Entry {
             full_url: None,
             op: no_match
         }]),
@@ -844,7 +863,7 @@ fn conditional_update(store: &dyn Store) {
         if_match: None,
     };
     assert!(matches!(
-        store.transact(vec![Entry {
+        store.transact_plain(vec![Entry {
             full_url: None,
             op: other_id
         }]),
@@ -886,7 +905,7 @@ fn concurrent_updates_keep_every_version(store: &dyn Store) {
 }
 
 fn transaction_rejects_ambiguity(store: &dyn Store) {
-    let twice = store.transact(vec![
+    let twice = store.transact_plain(vec![
         Entry {
             full_url: None,
             op: WriteOp::Update {
@@ -908,7 +927,7 @@ fn transaction_rejects_ambiguity(store: &dyn Store) {
     assert!(matches!(twice, Err(StoreError::DuplicateTarget { .. })));
     let mut obs = observation("x", "x", "1", "2024-01-01", "1");
     obs["subject"] = json!({"reference": "urn:uuid:00000000-0000-4000-8000-000000000000"});
-    let dangling = store.transact(vec![
+    let dangling = store.transact_plain(vec![
         Entry {
             full_url: Some("urn:uuid:00000000-0000-4000-8000-000000000001".into()),
             op: WriteOp::Create {
@@ -1131,4 +1150,164 @@ fn shared_decides_in_the_query(store: &dyn Store) {
             .expect("empty")
             .is_empty()
     );
+}
+
+fn audit_log_grows_and_proves(store: &dyn Store) {
+    let record = |minute: i64, action: Action, agent: &str, org: &str, patient: &str| {
+        let mut r = Record::new(
+            1_796_083_200_000 + minute * 60_000,
+            action,
+            Outcome::Success,
+            agent,
+        );
+        r.organization = Some(org.into());
+        r.patient = Some(patient.into());
+        r
+    };
+    assert_eq!(store.audit_head(None).expect("head"), None);
+    // A write and its record commit together; the record sees what the write made.
+    let out = store
+        .transact(
+            vec![Entry {
+                full_url: None,
+                op: WriteOp::Create {
+                    resource: patient("", "Wang", "Wei", "1980-01-01"),
+                    if_none_exist: None,
+                },
+            }],
+            &|outcomes| {
+                let s = outcomes[0].stored().expect("created");
+                let mut r = record(0, Action::Create, "client:h1", "Organization/h1", "");
+                r.patient = Some(format!("Patient/{}", s.id));
+                vec![r.into()]
+            },
+        )
+        .expect("write");
+    let pid = format!("Patient/{}", out[0].stored().expect("stored").id);
+    // A failed write leaves no record.
+    let failed = store.transact(
+        vec![Entry {
+            full_url: None,
+            op: WriteOp::Update {
+                resource_type: "Patient".into(),
+                id: "nope".into(),
+                resource: patient("nope", "Li", "Na", "1980-01-01"),
+                if_match: Some(3),
+            },
+        }],
+        &|_| vec![record(1, Action::Update, "client:h1", "Organization/h1", "Patient/nope").into()],
+    );
+    assert!(failed.is_err());
+    let notice = |org: &str| Notice {
+        id: 0,
+        at: 0,
+        patient: pid.clone(),
+        kind: "first-access".into(),
+        message: format!("{{\"org\":\"{org}\"}}"),
+        sent: false,
+        once_per: Some(("Person/1".into(), org.into())),
+    };
+    for (i, org) in ["Organization/h2", "Organization/h2", "Organization/h3"]
+        .into_iter()
+        .enumerate()
+    {
+        let first = store
+            .log(vec![Logged {
+                record: record(2 + i as i64, Action::Shared, "Practitioner/d2", org, &pid),
+                notify: Some(notice(org)),
+            }])
+            .expect("log");
+        assert_eq!(first, 1 + i as u64);
+    }
+    let batch: Vec<Logged> = (0..37)
+        .map(|i| record(10 + i, Action::Read, "user:admin", "Organization/h9", &format!("Patient/x{i}")).into())
+        .collect();
+    assert_eq!(store.log(batch).expect("log"), 4);
+    let head = store.audit_head(None).expect("head").expect("a head");
+    assert_eq!(head.head.size, 41);
+    assert!(head.verify(&sealer().public()));
+
+    // Every record's inclusion proof verifies against the head, from stored subtrees.
+    for index in 0..41 {
+        let (body, leaf) = store.audit_entry(index).expect("entry").expect("stored");
+        assert_eq!(audit::leaf_hash(&body), leaf);
+        let proof = store
+            .audit_proof(Proof::Inclusion { index, size: 41 })
+            .expect("proof")
+            .expect("in range");
+        assert!(
+            audit::merkle::verify_inclusion(index, 41, &leaf, &proof, &head.head.root),
+            "inclusion of {index}"
+        );
+    }
+    assert_eq!(store.audit_proof(Proof::Inclusion { index: 41, size: 41 }).expect("proof"), None);
+    assert_eq!(store.audit_proof(Proof::Inclusion { index: 0, size: 42 }).expect("proof"), None);
+    // Every earlier head is a prefix of the latest.
+    let heads = store.audit_heads().expect("heads");
+    assert_eq!(heads.iter().map(|h| h.head.size).collect::<Vec<_>>(), vec![1, 2, 3, 4, 41]);
+    for h in &heads {
+        let proof = store
+            .audit_proof(Proof::Consistency { first: h.head.size, second: 41 })
+            .expect("proof")
+            .expect("in range");
+        assert!(audit::merkle::verify_consistency(
+            h.head.size,
+            41,
+            &h.head.root,
+            &head.head.root,
+            &proof
+        ));
+    }
+    // The whole log verifies, read in pages.
+    let mut v = audit::Verifier::new(Some(sealer()), sealer().public(), heads);
+    loop {
+        let rows = store.audit_scan(v.position(), 10).expect("scan");
+        if rows.is_empty() {
+            break;
+        }
+        for r in &rows {
+            v.push(r).expect("a clean log");
+        }
+    }
+    let report = v.finish().expect("a clean log");
+    assert_eq!((report.records, report.unsigned_tail), (41, 0));
+    assert_eq!(report.root, head.head.root);
+
+    // Searches: by patient, agent, hospital, time, action; newest first, paged.
+    let find = |q: AuditQuery| -> Vec<u64> {
+        store
+            .audit_records(&AuditQuery { count: 100, ..q })
+            .expect("query")
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect()
+    };
+    assert_eq!(find(AuditQuery { patients: vec![pid.clone()], ..Default::default() }), vec![3, 2, 1, 0]);
+    assert_eq!(
+        find(AuditQuery { patients: vec![pid.clone()], actions: vec![Action::Create], ..Default::default() }),
+        vec![0]
+    );
+    assert_eq!(find(AuditQuery { organization: Some("Organization/h2".into()), ..Default::default() }), vec![2, 1]);
+    assert_eq!(find(AuditQuery { agent: Some("Practitioner/d2".into()), before: Some(3), ..Default::default() }), vec![2, 1]);
+    let at = |m: i64| 1_796_083_200_000 + m * 60_000;
+    assert_eq!(find(AuditQuery { from: Some(at(2)), to: Some(at(4)), ..Default::default() }), vec![2, 1]);
+    assert_eq!(
+        store.audit_records(&AuditQuery { count: 2, ..Default::default() }).expect("q").len(),
+        2
+    );
+    let stats = store.audit_stats(at(0), at(100)).expect("stats");
+    let h2 = stats.iter().find(|s| s.organization == "Organization/h2").expect("h2");
+    assert_eq!((h2.records, h2.shared_views, h2.patients), (2, 2, 1));
+    assert_eq!(stats.iter().find(|s| s.organization == "Organization/h9").map(|s| s.patients), Some(37));
+
+    // The first access by each hospital raised one notice; sending marks it.
+    let pending = store.outbox(10).expect("outbox");
+    assert_eq!(
+        pending.iter().map(|n| (n.id, n.message.as_str())).collect::<Vec<_>>(),
+        vec![(1, "{\"org\":\"Organization/h2\"}"), (3, "{\"org\":\"Organization/h3\"}")]
+    );
+    store.outbox_sent(&[1]).expect("sent");
+    assert_eq!(store.outbox(10).expect("outbox").len(), 1);
+    let mine = store.notices(std::slice::from_ref(&pid)).expect("notices");
+    assert_eq!(mine.iter().map(|n| (n.id, n.sent)).collect::<Vec<_>>(), vec![(3, false), (1, true)]);
 }

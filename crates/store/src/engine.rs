@@ -7,6 +7,7 @@
 
 use crate::query::{self, COLUMNS, Cursor, SortKey, Sql};
 use crate::sql::{Backend, Row, SqlValue, Tx};
+use crate::{AuditFn, AuditQuery, Logged, Notice, OrgStats, Proof, audit_log};
 use crate::{Classifier, Held, SharedItem, SharedQuery, UNKNOWN_TIME};
 use crate::{
     Entry, HistoryPage, HistoryScope, SearchPage, Stats, Store, StoreError, Stored, WriteOp,
@@ -28,6 +29,7 @@ const MAX_INCLUDED: usize = 1000;
 pub struct Engine<B> {
     backend: B,
     classify: Option<Classifier>,
+    sealer: Option<audit::Sealer>,
 }
 
 impl<B: Backend> Engine<B> {
@@ -35,7 +37,15 @@ impl<B: Backend> Engine<B> {
         Engine {
             backend,
             classify: None,
+            sealer: None,
         }
+    }
+
+    /// The store with the region's audit key: without it, appending to the audit log
+    /// fails, and with it every write and read is recorded.
+    pub fn sealed(mut self, sealer: audit::Sealer) -> Engine<B> {
+        self.sealer = Some(sealer);
+        self
     }
 
     /// A store that classifies every resource of `types` for the shared record as it is
@@ -51,6 +61,7 @@ impl<B: Backend> Engine<B> {
         let engine = Engine {
             backend,
             classify: Some(classify),
+            sealer: None,
         };
         engine.backfill(classify, types)?;
         Ok(engine)
@@ -134,9 +145,19 @@ fn share_row(
 }
 
 impl<B: Backend> Store for Engine<B> {
-    fn transact(&self, entries: Vec<Entry>) -> Result<Vec<WriteOutcome>, StoreError> {
-        self.backend
-            .write(|tx| transact(tx, entries, self.classify))
+    fn transact(
+        &self,
+        entries: Vec<Entry>,
+        audit: &AuditFn<'_>,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        self.backend.write(|tx| {
+            let out = transact(tx, entries, self.classify)?;
+            let records = audit(&out);
+            if !records.is_empty() {
+                audit_log::append(tx, self.sealer.as_ref(), records, now_ms())?;
+            }
+            Ok(out)
+        })
     }
 
     fn read(&self, resource_type: &str, id: &str) -> Result<Option<Stored>, StoreError> {
@@ -233,6 +254,73 @@ impl<B: Backend> Store for Engine<B> {
 
     fn close(&self) -> Result<(), StoreError> {
         self.backend.close()
+    }
+
+    fn log(&self, records: Vec<Logged>) -> Result<u64, StoreError> {
+        self.backend
+            .write(|tx| audit_log::append(tx, self.sealer.as_ref(), records, now_ms()))
+    }
+
+    fn audit_records(&self, query: &AuditQuery) -> Result<Vec<(u64, audit::Record)>, StoreError> {
+        self.backend.read(|tx| audit_log::query(tx, query))
+    }
+
+    fn audit_head(&self, size: Option<u64>) -> Result<Option<audit::SignedTreeHead>, StoreError> {
+        self.backend.read(|tx| audit_log::head(tx, size))
+    }
+
+    fn audit_heads(&self) -> Result<Vec<audit::SignedTreeHead>, StoreError> {
+        self.backend.read(audit_log::heads)
+    }
+
+    fn audit_entry(&self, position: u64) -> Result<Option<(Vec<u8>, audit::Hash)>, StoreError> {
+        let rows = self.backend.read(|tx| audit_log::scan(tx, position, 1))?;
+        Ok(rows
+            .into_iter()
+            .find(|r| r.position == position)
+            .map(|r| (r.body, r.leaf)))
+    }
+
+    fn audit_proof(&self, proof: Proof) -> Result<Option<Vec<audit::Hash>>, StoreError> {
+        self.backend.read(|tx| {
+            let Some(latest) = audit_log::head(tx, None)? else {
+                return Ok(None);
+            };
+            let (spans, size) = match proof {
+                Proof::Inclusion { index, size } => {
+                    (audit::merkle::inclusion_spans(index, size), size)
+                }
+                Proof::Consistency { first, second } => {
+                    (audit::merkle::consistency_spans(first, second), second)
+                }
+            };
+            match spans {
+                Some(spans) if size <= latest.head.size => {
+                    audit_log::span_hashes(tx, &spans).map(Some)
+                }
+                _ => Ok(None),
+            }
+        })
+    }
+
+    fn audit_scan(&self, from: u64, limit: usize) -> Result<Vec<audit::Row>, StoreError> {
+        self.backend.read(|tx| audit_log::scan(tx, from, limit))
+    }
+
+    fn audit_stats(&self, from: i64, to: i64) -> Result<Vec<OrgStats>, StoreError> {
+        self.backend.read(|tx| audit_log::stats(tx, from, to))
+    }
+
+    fn outbox(&self, limit: usize) -> Result<Vec<Notice>, StoreError> {
+        self.backend.read(|tx| audit_log::outbox(tx, limit))
+    }
+
+    fn outbox_sent(&self, ids: &[u64]) -> Result<(), StoreError> {
+        self.backend.write(|tx| audit_log::mark_sent(tx, ids))
+    }
+
+    fn notices(&self, patients: &[String]) -> Result<Vec<Notice>, StoreError> {
+        self.backend.read(|tx| audit_log::notices(tx, patients))
     }
 }
 

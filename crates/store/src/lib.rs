@@ -5,6 +5,7 @@
 //! defines what "a store" is and runs against both. Only `service` may depend on this crate:
 //! consent and audit live there, and nothing above it can reach the data any other way.
 
+mod audit_log;
 mod body;
 pub mod conformance;
 mod engine;
@@ -176,6 +177,83 @@ pub struct SharedItem {
     pub at: Option<i64>,
 }
 
+/// An audit record to append, and the notification it raises.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Logged {
+    pub record: audit::Record,
+    pub notify: Option<Notice>,
+}
+
+impl From<audit::Record> for Logged {
+    fn from(record: audit::Record) -> Logged {
+        Logged {
+            record,
+            notify: None,
+        }
+    }
+}
+
+/// A message for a patient, queued in the outbox in the transaction of the record that
+/// raised it, and sent by whatever adapter the region runs (SMS, e-mail).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    /// The position of the audit record that raised it (set by the store).
+    pub id: u64,
+    pub at: i64,
+    /// `Patient/{id}`: whose registration the access concerned.
+    pub patient: String,
+    /// `break-glass`, `first-access`.
+    pub kind: String,
+    /// The message, as JSON: who, where, when, why. No clinical content.
+    pub message: String,
+    pub sent: bool,
+    /// Raise it only once per (person, hospital): a first access by a new hospital.
+    pub once_per: Option<(String, String)>,
+}
+
+/// Which audit records to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditQuery {
+    /// `Patient/{id}`: records concerning any of these registrations.
+    pub patients: Vec<String>,
+    pub agent: Option<String>,
+    pub organization: Option<String>,
+    /// Milliseconds since the epoch, `[from, to)`.
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub actions: Vec<audit::Action>,
+    pub outcome: Option<audit::Outcome>,
+    /// Positions below `before` (the next page, newest first).
+    pub before: Option<u64>,
+    /// Positions from `after` on.
+    pub after: Option<u64>,
+    pub oldest_first: bool,
+    pub count: usize,
+}
+
+/// Accesses per hospital over a period.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrgStats {
+    pub organization: String,
+    pub records: u64,
+    pub shared_views: u64,
+    pub break_glass: u64,
+    pub refused: u64,
+    pub patients: u64,
+}
+
+/// An audit proof to cut from the stored tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// That record `index` is in the tree of `size` records.
+    Inclusion { index: u64, size: u64 },
+    /// That the tree of `first` records is a prefix of the tree of `second`.
+    Consistency { first: u64, second: u64 },
+}
+
+/// Builds the audit records of a transaction from what it did; they commit with it.
+pub type AuditFn<'a> = dyn Fn(&[WriteOutcome]) -> Vec<Logged> + 'a;
+
 /// Disk and row figures for benchmarks and the operator.
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
@@ -187,8 +265,13 @@ pub struct Stats {
 /// The store of record.
 pub trait Store: Send + Sync {
     /// Runs `entries` as one all-or-nothing transaction, resolving `urn:uuid:` references
-    /// between them. Results are in entry order.
-    fn transact(&self, entries: Vec<Entry>) -> Result<Vec<WriteOutcome>, StoreError>;
+    /// between them, and appends the audit records `audit` makes of the outcomes in the
+    /// same transaction. Results are in entry order.
+    fn transact(
+        &self,
+        entries: Vec<Entry>,
+        audit: &AuditFn<'_>,
+    ) -> Result<Vec<WriteOutcome>, StoreError>;
     /// The current version (possibly a deletion marker).
     fn read(&self, resource_type: &str, id: &str) -> Result<Option<Stored>, StoreError>;
     fn vread(
@@ -216,6 +299,28 @@ pub trait Store: Send + Sync {
     /// first. Fails when the store has no classifier.
     fn shared(&self, query: &SharedQuery) -> Result<Vec<SharedItem>, StoreError>;
     fn stats(&self) -> Result<Stats, StoreError>;
+
+    /// Appends audit records in one durable transaction; returns the first's position.
+    fn log(&self, records: Vec<Logged>) -> Result<u64, StoreError>;
+    /// Audit records as `query` selects them, with their positions.
+    fn audit_records(&self, query: &AuditQuery) -> Result<Vec<(u64, audit::Record)>, StoreError>;
+    /// The signed tree head at `size`, or the latest.
+    fn audit_head(&self, size: Option<u64>) -> Result<Option<audit::SignedTreeHead>, StoreError>;
+    /// Every signed tree head, smallest first.
+    fn audit_heads(&self) -> Result<Vec<audit::SignedTreeHead>, StoreError>;
+    /// The stored record at `position`: its bytes and leaf hash.
+    fn audit_entry(&self, position: u64) -> Result<Option<(Vec<u8>, audit::Hash)>, StoreError>;
+    /// The proof's hashes, cut from stored subtrees; `None` when out of range.
+    fn audit_proof(&self, proof: Proof) -> Result<Option<Vec<audit::Hash>>, StoreError>;
+    /// Stored rows from `from` in position order, at most `limit`, as a verifier reads them.
+    fn audit_scan(&self, from: u64, limit: usize) -> Result<Vec<audit::Row>, StoreError>;
+    /// Per hospital, accesses in `[from, to)` (milliseconds).
+    fn audit_stats(&self, from: i64, to: i64) -> Result<Vec<OrgStats>, StoreError>;
+    /// Notifications not yet sent, oldest first.
+    fn outbox(&self, limit: usize) -> Result<Vec<Notice>, StoreError>;
+    fn outbox_sent(&self, ids: &[u64]) -> Result<(), StoreError>;
+    /// The notifications raised for these registrations, newest first.
+    fn notices(&self, patients: &[String]) -> Result<Vec<Notice>, StoreError>;
     /// Makes everything acknowledged durable and releases the database; later calls fail.
     fn close(&self) -> Result<(), StoreError>;
 }

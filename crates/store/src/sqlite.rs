@@ -65,6 +65,45 @@ CREATE TABLE IF NOT EXISTS share (
 CREATE TABLE IF NOT EXISTS share_state (
     id INTEGER PRIMARY KEY CHECK (id = 0), through INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    patient TEXT,
+    agent TEXT NOT NULL,
+    org TEXT,
+    action TEXT NOT NULL,
+    outcome INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    leaf BLOB NOT NULL,
+    seal BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_patient ON audit (patient, seq);
+CREATE INDEX IF NOT EXISTS audit_agent ON audit (agent, seq);
+CREATE INDEX IF NOT EXISTS audit_org ON audit (org, seq);
+CREATE INDEX IF NOT EXISTS audit_at ON audit (at);
+CREATE TABLE IF NOT EXISTS audit_node (
+    level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit_sth (
+    size INTEGER PRIMARY KEY, at INTEGER NOT NULL, root BLOB NOT NULL, sig BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 0), size INTEGER NOT NULL, peaks BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_seen (
+    person TEXT NOT NULL, org TEXT NOT NULL, PRIMARY KEY (person, org)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    patient TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    sent INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_patient ON outbox (patient, seq);
+CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (sent, seq);
 "#;
 
 /// Page cache of the writer connection: index pages stay hot during imports.

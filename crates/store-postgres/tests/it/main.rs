@@ -37,7 +37,8 @@ fn postgres_conformance() {
         opened.lock().expect("lock").push(schema);
         Box::new(
             Engine::with_classifier(pg, store::conformance::classify, store::conformance::SHARED)
-                .expect("classifier"),
+                .expect("classifier")
+                .sealed(store::conformance::sealer()),
         )
     };
     store::conformance::run(&fresh);

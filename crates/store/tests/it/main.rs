@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use store::{Engine, Sqlite, Store, conformance};
+use store::conformance::{self, Plain};
+use store::{Engine, Sqlite, Store};
 
 /// A fresh, empty directory under the system temp dir.
 fn temp_dir() -> PathBuf {
@@ -20,7 +21,8 @@ fn fresh() -> Box<dyn Store> {
     let sqlite = Sqlite::open(&temp_dir()).expect("open sqlite");
     Box::new(
         Engine::with_classifier(sqlite, conformance::classify, conformance::SHARED)
-            .expect("classifier"),
+            .expect("classifier")
+            .sealed(conformance::sealer()),
     )
 }
 
@@ -34,7 +36,7 @@ fn reopening_keeps_acknowledged_writes() {
     let dir = temp_dir();
     let store = Engine::new(Sqlite::open(&dir).expect("open"));
     let out = store
-        .transact(vec![store::Entry {
+        .transact_plain(vec![store::Entry {
             full_url: None,
             op: store::WriteOp::Create {
                 resource: serde_json::json!({"resourceType": "Patient", "gender": "male"}),
@@ -92,7 +94,7 @@ fn opening_with_a_classifier_classifies_what_is_stored() {
             },
         });
     }
-    store.transact(entries).expect("write");
+    store.transact_plain(entries).expect("write");
     let query = store::SharedQuery {
         patients: vec!["p1".into()],
         ..Default::default()
@@ -112,7 +114,7 @@ fn opening_with_a_classifier_classifies_what_is_stored() {
     // Written since, without a classifier: the next open with one classifies it too.
     let unclassified = Engine::new(Sqlite::open(&dir).expect("reopen"));
     unclassified
-        .transact(vec![store::Entry {
+        .transact_plain(vec![store::Entry {
             full_url: None,
             op: store::WriteOp::Update {
                 resource_type: "Observation".into(),
@@ -131,4 +133,92 @@ fn opening_with_a_classifier_classifies_what_is_stored() {
     )
     .expect("backfill");
     assert_eq!(again.shared(&query).expect("shared").len(), 2501);
+}
+
+/// Verifies the log of the store in `dir`: `ok` or the first problem.
+fn verify(store: &dyn Store, published: &[audit::SignedTreeHead]) -> String {
+    let key = conformance::sealer();
+    let mut heads = store.audit_heads().expect("heads");
+    heads.extend_from_slice(published);
+    let mut v = audit::Verifier::new(Some(key.clone()), key.public(), heads);
+    loop {
+        let rows = store.audit_scan(v.position(), 1000).expect("scan");
+        if rows.is_empty() {
+            break;
+        }
+        for r in &rows {
+            if let Err(p) = v.push(r) {
+                return p.to_string();
+            }
+        }
+    }
+    match v.finish() {
+        Ok(r) => format!("ok: {} records", r.records),
+        Err(p) => p.to_string(),
+    }
+}
+
+#[test]
+fn tampering_in_the_database_is_found_at_its_position() {
+    let cases: &[(&str, &str)] = &[
+        ("untouched", ""),
+        (
+            "a record changed",
+            "UPDATE audit SET body = CAST(replace(CAST(body AS TEXT), 'Patient/p17', 'Patient/p99') AS BLOB) WHERE seq = 17",
+        ),
+        ("a record removed", "DELETE FROM audit WHERE seq = 23"),
+        (
+            "two records reordered",
+            "UPDATE audit SET seq = CASE seq WHEN 30 THEN -1 ELSE seq END WHERE seq = 30; \
+             UPDATE audit SET seq = 30 WHERE seq = 31; UPDATE audit SET seq = 31 WHERE seq = -1",
+        ),
+        (
+            "a record inserted at the end",
+            "INSERT INTO audit SELECT 60, at, patient, agent, org, action, outcome, body, leaf, seal FROM audit WHERE seq = 5",
+        ),
+        ("the last records removed", "DELETE FROM audit WHERE seq >= 55"),
+        (
+            "a search column changed",
+            "UPDATE audit SET patient = 'Patient/someone-else' WHERE seq = 40",
+        ),
+        ("a tree head removed and the log cut", "DELETE FROM audit WHERE seq >= 50; DELETE FROM audit_sth WHERE size > 50"),
+    ];
+    let mut out = String::new();
+    for (name, sql) in cases {
+        let dir = temp_dir();
+        let store = Engine::new(Sqlite::open(&dir).expect("open")).sealed(conformance::sealer());
+        for group in 0..6 {
+            let records: Vec<store::Logged> = (0..10)
+                .map(|i| {
+                    let n = group * 10 + i;
+                    let mut r = audit::Record::new(1_796_083_200_000 + n, audit::Action::Read, audit::Outcome::Success, "user:admin");
+                    r.patient = Some(format!("Patient/p{n}"));
+                    r.into()
+                })
+                .collect();
+            store.log(records).expect("log");
+        }
+        let published = store.audit_head(None).expect("head").expect("a head");
+        store.close().expect("close");
+        if !sql.is_empty() {
+            let conn = rusqlite::Connection::open(dir.join("yilian.db")).expect("open db");
+            conn.execute_batch(sql).expect("tamper");
+        }
+        let store = Engine::new(Sqlite::open(&dir).expect("reopen")).sealed(conformance::sealer());
+        out += &format!("{name}: {}\n", verify(&store, &[]));
+        if name.contains("tree head") {
+            out += &format!("  with the head a regulator kept: {}\n", verify(&store, &[published]));
+        }
+    }
+    expect_test::expect![[r#"
+        untouched: ok: 60 records
+        a record changed: position 17: the record does not hash to its logged leaf: changed
+        a record removed: position 23: no record is stored here (the next stored is at 24): removed
+        two records reordered: position 30: the record's seal does not verify: replaced, reordered or inserted
+        a record inserted at the end: position 60: the record's seal does not verify: replaced, reordered or inserted
+        the last records removed: position 55: the log ends here, but a tree head was signed at size 60: records removed from the end
+        a search column changed: position 40: the search columns stored beside the record were changed
+        a tree head removed and the log cut: ok: 50 records
+          with the head a regulator kept: position 50: the log ends here, but a tree head was signed at size 60: records removed from the end
+    "#]].assert_eq(&out);
 }
