@@ -13,6 +13,7 @@ pub mod sth;
 pub mod verify;
 
 pub use anomaly::{Anomaly, AnomalyKind, Rules};
+pub use ed25519_dalek::VerifyingKey;
 pub use merkle::{Frontier, Hash, leaf_hash, node_hash};
 pub use record::{Action, Columns, Outcome, Record, flag};
 pub use seal::Sealer;

@@ -462,6 +462,10 @@ pub struct Config {
     pub clients: Vec<Client>,
     #[serde(default)]
     pub users: Vec<User>,
+    /// The audit log's Ed25519 secret, base64 (32 bytes): it signs tree heads and seals
+    /// records. Every server of a region holds the same one.
+    #[serde(default)]
+    pub audit_key: String,
 }
 
 impl Config {
@@ -472,6 +476,15 @@ impl Config {
             audience: default_audience(),
             ..Config::default()
         }
+    }
+
+    /// The audit key's 32 secret bytes; `None` when absent or malformed.
+    pub fn audit_seed(&self) -> Option<[u8; 32]> {
+        base64::engine::general_purpose::STANDARD
+            .decode(self.audit_key.trim())
+            .ok()?
+            .try_into()
+            .ok()
     }
 
     pub fn secret_bytes(&self) -> Result<Vec<u8>, AuthError> {

@@ -97,7 +97,7 @@ fn transaction(service: &Service, caller: &Caller, raw: Vec<Value>) -> Result<Va
     if !issues.is_empty() {
         return Err(Error::BadBundle(issues));
     }
-    let outcomes = service.transact(entries)?;
+    let outcomes = service.transact(caller, entries, None)?;
     Ok(json!({
         "resourceType": "Bundle",
         "type": "transaction-response",

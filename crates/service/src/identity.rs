@@ -191,7 +191,7 @@ impl Service {
         let patient = reference(&params, "patient", "Patient")?;
         let target = reference(&params, "target", "Patient")?;
         let by = caller.who();
-        self.decide(&params, "linked", |registry| {
+        self.decide(caller, &params, "linked", |registry| {
             let changed = registry.link(&patient, &target, &by)?;
             Ok((changed, registry.person_of(&target).map(|p| p.id.clone())))
         })
@@ -204,7 +204,7 @@ impl Service {
         let params = parameters(body, "$unlink")?;
         let patient = reference(&params, "patient", "Patient")?;
         let by = caller.who();
-        self.decide(&params, "distinct", |registry| {
+        self.decide(caller, &params, "distinct", |registry| {
             let changed = registry.unlink(&patient, &by, new_person_id)?;
             Ok((changed, registry.person_of(&patient).map(|p| p.id.clone())))
         })
@@ -218,7 +218,7 @@ impl Service {
         let target = reference(&params, "target", "Person")?;
         let (source, target) = (strip(&source), strip(&target));
         let by = caller.who();
-        self.decide(&params, "linked", |registry| {
+        self.decide(caller, &params, "linked", |registry| {
             let changed = registry.merge(&source, &target, &by)?;
             Ok((changed, Some(target.clone())))
         })
@@ -230,7 +230,7 @@ impl Service {
         let params = parameters(body, "$unmerge")?;
         let source = strip(&reference(&params, "source", "Person")?);
         let by = caller.who();
-        self.decide(&params, "distinct", |registry| {
+        self.decide(caller, &params, "distinct", |registry| {
             let changed = registry.unmerge(&source, &by)?;
             Ok((changed, Some(source.clone())))
         })
@@ -240,6 +240,7 @@ impl Service {
     /// review task it answers, if one is named.
     fn decide(
         &self,
+        caller: &Caller,
         params: &Value,
         outcome: &str,
         apply: impl FnOnce(&mut Registry) -> Result<(Vec<String>, Option<String>), Refused>,
@@ -267,7 +268,10 @@ impl Service {
             apply(&mut state.registry).map_err(|e| Error::BadOperation(e.to_string()))?;
         let changed = changed.into_iter().collect();
         let entries = persons_and(&state.registry, &changed, task.into_iter().collect());
-        if let Err(e) = self.store.transact(entries) {
+        let audit = |out: &[store::WriteOutcome]| {
+            crate::journal::write_record(caller, Some(audit::Action::Identity), out)
+        };
+        if let Err(e) = self.store.transact(entries, &audit) {
             // Memory ran ahead of the store: rebuild from the store on next use.
             *guard = None;
             return Err(e.into());
@@ -461,7 +465,9 @@ impl Service {
             }
         }
         for chunk in kept.chunks(PAGE) {
-            self.store.transact(chunk.to_vec())?;
+            self.store.transact(chunk.to_vec(), &|out| {
+                crate::journal::write_record(&Caller::System, Some(audit::Action::Identity), out)
+            })?;
         }
         Ok(created)
     }

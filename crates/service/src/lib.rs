@@ -8,13 +8,17 @@ mod bundle;
 mod capability;
 mod error;
 mod identity;
+mod journal;
 mod shared;
 
 pub use error::{Description, Error, all_codes};
 pub use identity::{Candidate, Relinked};
+pub use journal::{Access, Flagged};
 pub use shared::{ACCESS_TASKS, SHARED_TYPES, SharedItem, SharedRecord, classify};
 pub use store::{HistoryScope, Stats, Stored};
+pub use store::{Notice, OrgStats, Proof};
 
+use audit::Action;
 use fhir::search::{SearchQuery, parse_query};
 use serde_json::Value;
 use std::sync::Arc;
@@ -178,11 +182,15 @@ pub struct Service {
     store: Arc<dyn Store>,
     config: Config,
     identity: Arc<identity::Identity>,
+    recorder: Arc<journal::Recorder>,
 }
 
 impl Service {
+    /// The service over `store`, which must hold the audit key (`Engine::sealed`): every
+    /// request is recorded, and without the key nothing can be.
     pub fn new(store: Arc<dyn Store>, config: Config) -> Service {
         Service {
+            recorder: Arc::new(journal::Recorder::start(store.clone())),
             store,
             config,
             identity: Arc::default(),
@@ -197,15 +205,29 @@ impl Service {
         body: &[u8],
         if_none_exist: Option<&[(String, String)]>,
     ) -> Result<Written, Error> {
+        let result = self.create_unaudited(caller, resource_type, body, if_none_exist);
+        self.refused(caller, Action::Create, resource_type, result)
+    }
+
+    fn create_unaudited(
+        &self,
+        caller: &Caller,
+        resource_type: &str,
+        body: &[u8],
+        if_none_exist: Option<&[(String, String)]>,
+    ) -> Result<Written, Error> {
         caller.may_write()?;
         let resource = self.parse_resource(caller, resource_type, body)?;
         let if_none_exist = if_none_exist
             .map(|pairs| self.condition(resource_type, pairs))
             .transpose()?;
-        let w = self.write_one(WriteOp::Create {
-            resource,
-            if_none_exist,
-        })?;
+        let w = self.write_one(
+            caller,
+            WriteOp::Create {
+                resource,
+                if_none_exist,
+            },
+        )?;
         if !w.created && !caller.operates() && !DIRECTORY.contains(&resource_type) {
             // The condition matched a resource already there: a writer learns where it is,
             // not what it holds (that is the shared record's to decide).
@@ -229,6 +251,23 @@ impl Service {
         body: &[u8],
         if_match: Option<&str>,
     ) -> Result<Written, Error> {
+        let result = self.update_unaudited(caller, resource_type, id, body, if_match);
+        self.refused(
+            caller,
+            Action::Update,
+            &format!("{resource_type}/{id}"),
+            result,
+        )
+    }
+
+    fn update_unaudited(
+        &self,
+        caller: &Caller,
+        resource_type: &str,
+        id: &str,
+        body: &[u8],
+        if_match: Option<&str>,
+    ) -> Result<Written, Error> {
         caller.may_write()?;
         if !fhir::is_valid_id(id) {
             return Err(Error::InvalidId);
@@ -239,12 +278,15 @@ impl Service {
             Some(body_id) if body_id != id => return Err(Error::IdMismatch),
             Some(_) => {}
         }
-        self.write_one(WriteOp::Update {
-            resource_type: resource_type.into(),
-            id: id.into(),
-            resource,
-            if_match: if_match.map(parse_if_match).transpose()?,
-        })
+        self.write_one(
+            caller,
+            WriteOp::Update {
+                resource_type: resource_type.into(),
+                id: id.into(),
+                resource,
+                if_match: if_match.map(parse_if_match).transpose()?,
+            },
+        )
     }
 
     /// `PUT [type]?[search]`: update the one match, or create when none matches.
@@ -256,14 +298,20 @@ impl Service {
         body: &[u8],
         if_match: Option<&str>,
     ) -> Result<Written, Error> {
-        caller.may_write()?;
-        let resource = self.parse_resource(caller, resource_type, body)?;
-        let query = self.condition(resource_type, pairs)?;
-        self.write_one(WriteOp::ConditionalUpdate {
-            query,
-            resource,
-            if_match: if_match.map(parse_if_match).transpose()?,
-        })
+        let result = (|| {
+            caller.may_write()?;
+            let resource = self.parse_resource(caller, resource_type, body)?;
+            let query = self.condition(resource_type, pairs)?;
+            self.write_one(
+                caller,
+                WriteOp::ConditionalUpdate {
+                    query,
+                    resource,
+                    if_match: if_match.map(parse_if_match).transpose()?,
+                },
+            )
+        })();
+        self.refused(caller, Action::Update, resource_type, result)
     }
 
     /// `DELETE [type]/[id]`: a new version marking the resource deleted.
@@ -274,21 +322,49 @@ impl Service {
         id: &str,
         if_match: Option<&str>,
     ) -> Result<Option<Stored>, Error> {
-        caller.may_write()?;
-        check_type(resource_type)?;
-        let out = self.transact(vec![Entry {
-            full_url: None,
-            op: WriteOp::Delete {
-                resource_type: resource_type.into(),
-                id: id.into(),
-                if_match: if_match.map(parse_if_match).transpose()?,
-            },
-        }])?;
-        Ok(out.into_iter().next().and_then(|o| o.stored().cloned()))
+        let result = (|| {
+            caller.may_write()?;
+            check_type(resource_type)?;
+            let out = self.transact(
+                caller,
+                vec![Entry {
+                    full_url: None,
+                    op: WriteOp::Delete {
+                        resource_type: resource_type.into(),
+                        id: id.into(),
+                        if_match: if_match.map(parse_if_match).transpose()?,
+                    },
+                }],
+                None,
+            )?;
+            Ok(out.into_iter().next().and_then(|o| o.stored().cloned()))
+        })();
+        self.refused(
+            caller,
+            Action::Delete,
+            &format!("{resource_type}/{id}"),
+            result,
+        )
     }
 
     /// `GET [type]/[id]`.
     pub fn read(&self, caller: &Caller, resource_type: &str, id: &str) -> Result<Stored, Error> {
+        let result = self.read_unaudited(caller, resource_type, id);
+        self.account(
+            caller,
+            Action::Read,
+            vec![format!("{resource_type}/{id}")],
+            result,
+            |s, r| r.patient = journal::patient_of(s),
+        )
+    }
+
+    fn read_unaudited(
+        &self,
+        caller: &Caller,
+        resource_type: &str,
+        id: &str,
+    ) -> Result<Stored, Error> {
         check_type(resource_type)?;
         caller.may_read(resource_type)?;
         match self.store.read(resource_type, id)? {
@@ -306,6 +382,23 @@ impl Service {
 
     /// `GET [type]/[id]/_history/[vid]`.
     pub fn vread(
+        &self,
+        caller: &Caller,
+        resource_type: &str,
+        id: &str,
+        version: &str,
+    ) -> Result<Stored, Error> {
+        let result = self.vread_unaudited(caller, resource_type, id, version);
+        self.account(
+            caller,
+            Action::Read,
+            vec![format!("{resource_type}/{id}/_history/{version}")],
+            result,
+            |s, r| r.patient = journal::patient_of(s),
+        )
+    }
+
+    fn vread_unaudited(
         &self,
         caller: &Caller,
         resource_type: &str,
@@ -331,6 +424,33 @@ impl Service {
 
     /// `GET [type]?[search]`.
     pub fn search(
+        &self,
+        caller: &Caller,
+        resource_type: &str,
+        pairs: &[(String, String)],
+        lenient: bool,
+    ) -> Result<SearchResult, Error> {
+        let result = self.search_unaudited(caller, resource_type, pairs, lenient);
+        let query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        self.account(
+            caller,
+            Action::Search,
+            vec![format!("{resource_type}?{query}")],
+            result,
+            |res, r| {
+                r.count = Some((res.matches.len() + res.included.len()) as u64);
+                r.patient = res
+                    .matches
+                    .iter()
+                    .chain(&res.included)
+                    .find_map(journal::patient_of);
+            },
+        )
+    }
+
+    fn search_unaudited(
         &self,
         caller: &Caller,
         resource_type: &str,
@@ -375,6 +495,31 @@ impl Service {
         count: Option<usize>,
         page: Option<&str>,
     ) -> Result<(Vec<Stored>, Option<String>), Error> {
+        let entity = match scope {
+            HistoryScope::System => "_history".to_string(),
+            HistoryScope::Type(t) => format!("{t}/_history"),
+            HistoryScope::Instance(t, id) => format!("{t}/{id}/_history"),
+        };
+        let result = self.history_unaudited(caller, scope, count, page);
+        self.account(
+            caller,
+            Action::History,
+            vec![entity],
+            result,
+            |(v, _), r| {
+                r.count = Some(v.len() as u64);
+                r.patient = v.iter().find_map(journal::patient_of);
+            },
+        )
+    }
+
+    fn history_unaudited(
+        &self,
+        caller: &Caller,
+        scope: &HistoryScope,
+        count: Option<usize>,
+        page: Option<&str>,
+    ) -> Result<(Vec<Stored>, Option<String>), Error> {
         match scope {
             HistoryScope::System if !caller.operates() => {
                 return Err(Error::Forbidden(
@@ -411,22 +556,36 @@ impl Service {
         count: Option<usize>,
         page: Option<&str>,
     ) -> Result<SearchResult, Error> {
-        caller.may_read("Patient")?;
-        let count = count
-            .unwrap_or(self.config.max_count)
-            .clamp(1, self.config.max_count);
-        let page = self.store.everything(patient_id, count, page)?;
-        Ok(SearchResult {
-            matches: page.matches,
-            next: page.next,
-            ..SearchResult::default()
-        })
+        let result = (|| {
+            caller.may_read("Patient")?;
+            let count = count
+                .unwrap_or(self.config.max_count)
+                .clamp(1, self.config.max_count);
+            let page = self.store.everything(patient_id, count, page)?;
+            Ok(SearchResult {
+                matches: page.matches,
+                next: page.next,
+                ..SearchResult::default()
+            })
+        })();
+        self.account(
+            caller,
+            Action::Export,
+            vec![format!("Patient/{patient_id}/$everything")],
+            result,
+            |res, r| {
+                r.patient = Some(format!("Patient/{patient_id}"));
+                r.count = Some(res.matches.len() as u64);
+            },
+        )
     }
 
     /// `POST /` with a batch or transaction Bundle; returns the response Bundle.
     pub fn bundle(&self, caller: &Caller, body: &[u8]) -> Result<Value, Error> {
-        caller.may_write()?;
-        bundle::process(self, caller, body)
+        let result = caller
+            .may_write()
+            .and_then(|()| bundle::process(self, caller, body));
+        self.refused(caller, Action::Transaction, "Bundle", result)
     }
 
     /// Parses and validates one resource for [`Service::import`].
@@ -459,7 +618,7 @@ impl Service {
                 Err(e) => results.push(Some(Err(e))),
             }
         }
-        match self.transact(entries.clone()) {
+        match self.transact(caller, entries.clone(), None) {
             Ok(outcomes) => {
                 for (pos, outcome) in positions.into_iter().zip(outcomes) {
                     results[pos] = Some(written(outcome));
@@ -467,7 +626,7 @@ impl Service {
             }
             Err(_) => {
                 for (pos, entry) in positions.into_iter().zip(entries) {
-                    let r = self.transact(vec![entry]);
+                    let r = self.transact(caller, vec![entry], None);
                     results[pos] = Some(
                         r.map_err(Error::from)
                             .and_then(|mut o| written(o.remove(0))),
@@ -497,17 +656,32 @@ impl Service {
 
     // -----------------------------------------------------------------------------------------
 
-    /// Every write goes through here: once the store has committed, the patient index
-    /// sees the Patients written.
-    fn transact(&self, entries: Vec<Entry>) -> Result<Vec<WriteOutcome>, store::StoreError> {
-        let out = self.store.transact(entries)?;
+    /// Every write goes through here: its audit record commits in the same transaction
+    /// (`hint` names the action when the entries alone do not say it), and once the store
+    /// has committed, the patient index sees the Patients written.
+    fn transact(
+        &self,
+        caller: &Caller,
+        entries: Vec<Entry>,
+        hint: Option<Action>,
+    ) -> Result<Vec<WriteOutcome>, store::StoreError> {
+        self.transact_with(entries, &|out| journal::write_record(caller, hint, out))
+    }
+
+    /// [`Service::transact`] with the records made by `audit`.
+    fn transact_with(
+        &self,
+        entries: Vec<Entry>,
+        audit: &store::AuditFn<'_>,
+    ) -> Result<Vec<WriteOutcome>, store::StoreError> {
+        let out = self.store.transact(entries, audit)?;
         let written: Vec<&Stored> = out.iter().filter_map(WriteOutcome::stored).collect();
         self.observe(&written);
         Ok(out)
     }
 
-    fn write_one(&self, op: WriteOp) -> Result<Written, Error> {
-        let mut out = self.transact(vec![Entry { full_url: None, op }])?;
+    fn write_one(&self, caller: &Caller, op: WriteOp) -> Result<Written, Error> {
+        let mut out = self.transact(caller, vec![Entry { full_url: None, op }], None)?;
         written(out.remove(0))
     }
 

@@ -10,11 +10,13 @@
 //! Break-glass (`POST /shared/Patient/{id}/$break-glass`) records a grant as a FHIR `Task`
 //! awaiting review: the doctor, the hospital, the stated reason, and when it lapses.
 
-use crate::{Caller, Error, Service, Stored};
+use crate::{Caller, Error, Service, Stored, journal};
+use audit::{Action, Outcome, flag};
 use fhir::search::parse_query;
 use policy::{BreakGlass, Category, Facts, Withheld};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
+use store::Logged;
 use store::{Entry, WriteOp};
 
 /// The code system of Yilian's access tasks.
@@ -38,6 +40,9 @@ pub struct SharedRecord {
     pub basis: policy::Basis,
     /// Break-glass: flagged for review, the patient to be told.
     pub review: bool,
+    /// The person is on the staff of a hospital of the region (a Practitioner carries
+    /// their resident ID): such reads are reported to the auditor.
+    pub staff: bool,
     /// Newest first.
     pub items: Vec<SharedItem>,
     /// How many items were left out, and why.
@@ -69,13 +74,49 @@ impl Service {
         patient_id: &str,
         now: i64,
     ) -> Result<SharedRecord, Error> {
+        let result = self.shared_unaudited(caller, patient_id, now);
+        let outcome = match &result {
+            Ok(_) => Outcome::Success,
+            Err(e) if e.describe().status >= 500 => Outcome::Failed,
+            Err(_) => Outcome::Refused,
+        };
+        let mut r = caller.record(Action::Shared, outcome);
+        r.patient = Some(format!("Patient/{patient_id}"));
+        r.entities = vec![format!("Patient/{patient_id}")];
+        let mut notify = None;
+        match &result {
+            Ok(rec) => {
+                r.person = Some(rec.person.clone());
+                r.count = Some(rec.items.len() as u64);
+                if rec.basis == policy::Basis::BreakGlass {
+                    r.flags |= flag::BREAK_GLASS | flag::NO_RELATIONSHIP;
+                }
+                if rec.staff {
+                    r.flags |= flag::STAFF;
+                }
+                if rec.basis != policy::Basis::OwnRecord {
+                    notify = journal::notice_for(&r, &rec.person, false);
+                }
+            }
+            Err(e) => r.detail = Some(e.describe().code.to_string()),
+        }
+        self.recorder.record(vec![Logged { record: r, notify }])?;
+        result
+    }
+
+    fn shared_unaudited(
+        &self,
+        caller: &Caller,
+        patient_id: &str,
+        now: i64,
+    ) -> Result<SharedRecord, Error> {
         let Caller::User(principal) = caller else {
             return Err(Error::Forbidden(
                 "the shared record is read by a signed-in person, for a purpose".to_string(),
             ));
         };
         let (person, registrations) = self.linked(patient_id)?;
-        let (facts, sources) = self.facts(
+        let (facts, sources, staff) = self.facts(
             &person,
             &registrations,
             principal.caller.organization.as_deref(),
@@ -142,6 +183,7 @@ impl Service {
         Ok(SharedRecord {
             person,
             registrations,
+            staff,
             basis,
             review: decision.review,
             items,
@@ -152,6 +194,22 @@ impl Service {
     /// Opens the record of `Patient/{patient_id}` in an emergency: a grant for the calling
     /// doctor at their hospital, for the region's break-glass hours, awaiting review.
     pub fn break_glass(
+        &self,
+        caller: &Caller,
+        patient_id: &str,
+        body: &[u8],
+        now: i64,
+    ) -> Result<Stored, Error> {
+        let result = self.break_glass_unaudited(caller, patient_id, body, now);
+        self.refused(
+            caller,
+            Action::BreakGlass,
+            &format!("Patient/{patient_id}"),
+            result,
+        )
+    }
+
+    fn break_glass_unaudited(
         &self,
         caller: &Caller,
         patient_id: &str,
@@ -189,7 +247,7 @@ impl Service {
                 )
             })?;
         // The patient must exist and be known to the index.
-        self.linked(patient_id)?;
+        let (person, _) = self.linked(patient_id)?;
         let hours = i64::from(self.config.region.break_glass_hours);
         let instant = |t: i64| fhir::time::format_instant(t * 1000);
         let task = json!({
@@ -207,13 +265,31 @@ impl Service {
             "restriction": {"period": {"start": instant(now), "end": instant(now + hours * 3600)}}
         });
         self.check_resource(Some("Task"), &task)?;
-        let out = self.transact(vec![Entry {
-            full_url: None,
-            op: WriteOp::Create {
-                resource: task,
-                if_none_exist: None,
-            },
-        }])?;
+        // The grant, its audit record and the patient's notice commit together.
+        let audit = |out: &[store::WriteOutcome]| {
+            let mut r = caller.record(Action::BreakGlass, Outcome::Success);
+            r.patient = Some(format!("Patient/{patient_id}"));
+            r.person = Some(person.clone());
+            r.entities = out
+                .iter()
+                .filter_map(store::WriteOutcome::stored)
+                .map(|s| format!("Task/{}", s.id))
+                .collect();
+            r.detail = Some(reason.to_string());
+            r.flags = flag::BREAK_GLASS | flag::NO_RELATIONSHIP;
+            let notify = journal::notice_for(&r, &person, true);
+            vec![Logged { record: r, notify }]
+        };
+        let out = self.transact_with(
+            vec![Entry {
+                full_url: None,
+                op: WriteOp::Create {
+                    resource: task,
+                    if_none_exist: None,
+                },
+            }],
+            &audit,
+        )?;
         out.into_iter()
             .next()
             .and_then(|o| o.stored().cloned())
@@ -229,12 +305,13 @@ impl Service {
         registrations: &[String],
         caller_org: Option<&str>,
         now: i64,
-    ) -> Result<(Facts, HashMap<String, Option<String>>), Error> {
+    ) -> Result<(Facts, HashMap<String, Option<String>>, bool), Error> {
         let mut facts = Facts {
             person: person.to_string(),
             ..Facts::default()
         };
         let mut sources = HashMap::new();
+        let mut resident_ids: Vec<String> = Vec::new();
         for registration in registrations {
             let id = registration.trim_start_matches("Patient/");
             let Some(stored) = self.store.read("Patient", id)?.filter(|s| !s.deleted) else {
@@ -250,6 +327,18 @@ impl Service {
                     .seen_at
                     .push((org.clone(), stored.last_updated / 1000));
             }
+            resident_ids.extend(
+                v.get("identifier")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|i| {
+                        i.get("system").and_then(Value::as_str)
+                            == Some(terminology::systems::RESIDENT_ID)
+                    })
+                    .filter_map(|i| i.get("value")?.as_str())
+                    .map(|v| format!("{}|{v}", terminology::systems::RESIDENT_ID)),
+            );
             if facts.birth.is_none() {
                 facts.birth = v
                     .get("birthDate")
@@ -301,11 +390,20 @@ impl Service {
                 facts.seen_at.push((org.to_string(), start.max(since)));
             }
         }
-        Ok((facts, sources))
+        resident_ids.sort();
+        resident_ids.dedup();
+        let staff = !resident_ids.is_empty()
+            && !self
+                .search_all(
+                    "Practitioner",
+                    &[("identifier", &resident_ids.join(",")), ("_count", "1")],
+                )?
+                .is_empty();
+        Ok((facts, sources, staff))
     }
 
     /// The first page of a search (at most the page cap) as stored resources.
-    fn search_all(
+    pub(crate) fn search_all(
         &self,
         resource_type: &str,
         pairs: &[(&str, &str)],

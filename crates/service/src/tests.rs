@@ -15,7 +15,8 @@ fn service() -> Service {
         crate::classify,
         crate::SHARED_TYPES,
     )
-    .expect("classify");
+    .expect("classify")
+    .sealed(audit::Sealer::from_seed([42; 32]));
     Service::new(Arc::new(store), Config::default())
 }
 

@@ -157,9 +157,8 @@ pub(crate) fn append(
     logged: Vec<Logged>,
     now: i64,
 ) -> Result<u64, StoreError> {
-    let sealer = sealer.ok_or_else(|| {
-        StoreError::Database("the store was opened without the audit key".into())
-    })?;
+    let sealer = sealer
+        .ok_or_else(|| StoreError::Database("the store was opened without the audit key".into()))?;
     append_sealed(tx, sealer, logged, now)
 }
 
@@ -257,7 +256,10 @@ fn head_from(row: Row) -> Result<SignedTreeHead, StoreError> {
 }
 
 /// The signed head at `size`, or the latest.
-pub(crate) fn head(tx: &mut dyn Tx, size: Option<u64>) -> Result<Option<SignedTreeHead>, StoreError> {
+pub(crate) fn head(
+    tx: &mut dyn Tx,
+    size: Option<u64>,
+) -> Result<Option<SignedTreeHead>, StoreError> {
     let rows = match size {
         Some(s) => tx.query(
             "SELECT size, at, root, sig FROM audit_sth WHERE size = $1",
@@ -272,10 +274,13 @@ pub(crate) fn head(tx: &mut dyn Tx, size: Option<u64>) -> Result<Option<SignedTr
 }
 
 pub(crate) fn heads(tx: &mut dyn Tx) -> Result<Vec<SignedTreeHead>, StoreError> {
-    tx.query("SELECT size, at, root, sig FROM audit_sth ORDER BY size", &[])?
-        .into_iter()
-        .map(head_from)
-        .collect()
+    tx.query(
+        "SELECT size, at, root, sig FROM audit_sth ORDER BY size",
+        &[],
+    )?
+    .into_iter()
+    .map(head_from)
+    .collect()
 }
 
 /// The hashes making `spans`, read from the stored leaves and subtrees in two queries.
@@ -296,7 +301,10 @@ pub(crate) fn span_hashes(
             .iter()
             .map(|(_, i)| sql.bind(SqlValue::Int(*i as i64)))
             .collect();
-        sql.text = format!("SELECT seq, leaf FROM audit WHERE seq IN ({})", ps.join(", "));
+        sql.text = format!(
+            "SELECT seq, leaf FROM audit WHERE seq IN ({})",
+            ps.join(", ")
+        );
         for mut row in tx.query(&sql.text, &sql.params)? {
             let i = row[0].int() as u64;
             let h = hash_of(std::mem::replace(&mut row[1], SqlValue::Null))?;
@@ -333,7 +341,11 @@ pub(crate) fn span_hashes(
 }
 
 /// Stored rows from `from`, in position order, for verification.
-pub(crate) fn scan(tx: &mut dyn Tx, from: u64, limit: usize) -> Result<Vec<audit::Row>, StoreError> {
+pub(crate) fn scan(
+    tx: &mut dyn Tx,
+    from: u64,
+    limit: usize,
+) -> Result<Vec<audit::Row>, StoreError> {
     let rows = tx.query(
         &format!(
             "SELECT seq, at, patient, agent, org, action, outcome, body, leaf, seal FROM audit \

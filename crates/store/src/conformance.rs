@@ -1195,7 +1195,18 @@ fn audit_log_grows_and_proves(store: &dyn Store) {
                 if_match: Some(3),
             },
         }],
-        &|_| vec![record(1, Action::Update, "client:h1", "Organization/h1", "Patient/nope").into()],
+        &|_| {
+            vec![
+                record(
+                    1,
+                    Action::Update,
+                    "client:h1",
+                    "Organization/h1",
+                    "Patient/nope",
+                )
+                .into(),
+            ]
+        },
     );
     assert!(failed.is_err());
     let notice = |org: &str| Notice {
@@ -1220,7 +1231,16 @@ fn audit_log_grows_and_proves(store: &dyn Store) {
         assert_eq!(first, 1 + i as u64);
     }
     let batch: Vec<Logged> = (0..37)
-        .map(|i| record(10 + i, Action::Read, "user:admin", "Organization/h9", &format!("Patient/x{i}")).into())
+        .map(|i| {
+            record(
+                10 + i,
+                Action::Read,
+                "user:admin",
+                "Organization/h9",
+                &format!("Patient/x{i}"),
+            )
+            .into()
+        })
         .collect();
     assert_eq!(store.log(batch).expect("log"), 4);
     let head = store.audit_head(None).expect("head").expect("a head");
@@ -1240,14 +1260,33 @@ fn audit_log_grows_and_proves(store: &dyn Store) {
             "inclusion of {index}"
         );
     }
-    assert_eq!(store.audit_proof(Proof::Inclusion { index: 41, size: 41 }).expect("proof"), None);
-    assert_eq!(store.audit_proof(Proof::Inclusion { index: 0, size: 42 }).expect("proof"), None);
+    assert_eq!(
+        store
+            .audit_proof(Proof::Inclusion {
+                index: 41,
+                size: 41
+            })
+            .expect("proof"),
+        None
+    );
+    assert_eq!(
+        store
+            .audit_proof(Proof::Inclusion { index: 0, size: 42 })
+            .expect("proof"),
+        None
+    );
     // Every earlier head is a prefix of the latest.
     let heads = store.audit_heads().expect("heads");
-    assert_eq!(heads.iter().map(|h| h.head.size).collect::<Vec<_>>(), vec![1, 2, 3, 4, 41]);
+    assert_eq!(
+        heads.iter().map(|h| h.head.size).collect::<Vec<_>>(),
+        vec![1, 2, 3, 4, 41]
+    );
     for h in &heads {
         let proof = store
-            .audit_proof(Proof::Consistency { first: h.head.size, second: 41 })
+            .audit_proof(Proof::Consistency {
+                first: h.head.size,
+                second: 41,
+            })
             .expect("proof")
             .expect("in range");
         assert!(audit::merkle::verify_consistency(
@@ -1282,32 +1321,86 @@ fn audit_log_grows_and_proves(store: &dyn Store) {
             .map(|(p, _)| p)
             .collect()
     };
-    assert_eq!(find(AuditQuery { patients: vec![pid.clone()], ..Default::default() }), vec![3, 2, 1, 0]);
     assert_eq!(
-        find(AuditQuery { patients: vec![pid.clone()], actions: vec![Action::Create], ..Default::default() }),
+        find(AuditQuery {
+            patients: vec![pid.clone()],
+            ..Default::default()
+        }),
+        vec![3, 2, 1, 0]
+    );
+    assert_eq!(
+        find(AuditQuery {
+            patients: vec![pid.clone()],
+            actions: vec![Action::Create],
+            ..Default::default()
+        }),
         vec![0]
     );
-    assert_eq!(find(AuditQuery { organization: Some("Organization/h2".into()), ..Default::default() }), vec![2, 1]);
-    assert_eq!(find(AuditQuery { agent: Some("Practitioner/d2".into()), before: Some(3), ..Default::default() }), vec![2, 1]);
-    let at = |m: i64| 1_796_083_200_000 + m * 60_000;
-    assert_eq!(find(AuditQuery { from: Some(at(2)), to: Some(at(4)), ..Default::default() }), vec![2, 1]);
     assert_eq!(
-        store.audit_records(&AuditQuery { count: 2, ..Default::default() }).expect("q").len(),
+        find(AuditQuery {
+            organization: Some("Organization/h2".into()),
+            ..Default::default()
+        }),
+        vec![2, 1]
+    );
+    assert_eq!(
+        find(AuditQuery {
+            agent: Some("Practitioner/d2".into()),
+            before: Some(3),
+            ..Default::default()
+        }),
+        vec![2, 1]
+    );
+    let at = |m: i64| 1_796_083_200_000 + m * 60_000;
+    assert_eq!(
+        find(AuditQuery {
+            from: Some(at(2)),
+            to: Some(at(4)),
+            ..Default::default()
+        }),
+        vec![2, 1]
+    );
+    assert_eq!(
+        store
+            .audit_records(&AuditQuery {
+                count: 2,
+                ..Default::default()
+            })
+            .expect("q")
+            .len(),
         2
     );
     let stats = store.audit_stats(at(0), at(100)).expect("stats");
-    let h2 = stats.iter().find(|s| s.organization == "Organization/h2").expect("h2");
+    let h2 = stats
+        .iter()
+        .find(|s| s.organization == "Organization/h2")
+        .expect("h2");
     assert_eq!((h2.records, h2.shared_views, h2.patients), (2, 2, 1));
-    assert_eq!(stats.iter().find(|s| s.organization == "Organization/h9").map(|s| s.patients), Some(37));
+    assert_eq!(
+        stats
+            .iter()
+            .find(|s| s.organization == "Organization/h9")
+            .map(|s| s.patients),
+        Some(37)
+    );
 
     // The first access by each hospital raised one notice; sending marks it.
     let pending = store.outbox(10).expect("outbox");
     assert_eq!(
-        pending.iter().map(|n| (n.id, n.message.as_str())).collect::<Vec<_>>(),
-        vec![(1, "{\"org\":\"Organization/h2\"}"), (3, "{\"org\":\"Organization/h3\"}")]
+        pending
+            .iter()
+            .map(|n| (n.id, n.message.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            (1, "{\"org\":\"Organization/h2\"}"),
+            (3, "{\"org\":\"Organization/h3\"}")
+        ]
     );
     store.outbox_sent(&[1]).expect("sent");
     assert_eq!(store.outbox(10).expect("outbox").len(), 1);
     let mine = store.notices(std::slice::from_ref(&pid)).expect("notices");
-    assert_eq!(mine.iter().map(|n| (n.id, n.sent)).collect::<Vec<_>>(), vec![(3, false), (1, true)]);
+    assert_eq!(
+        mine.iter().map(|n| (n.id, n.sent)).collect::<Vec<_>>(),
+        vec![(3, false), (1, true)]
+    );
 }

@@ -193,7 +193,19 @@ pub fn load_or_create(data: &Path) -> anyhow::Result<auth::Config> {
     let file = path(data);
     match std::fs::read_to_string(&file) {
         Ok(text) => {
-            serde_json::from_str(&text).with_context(|| format!("reading {}", file.display()))
+            let mut config: auth::Config = serde_json::from_str(&text)
+                .with_context(|| format!("reading {}", file.display()))?;
+            if config.audit_seed().is_none() {
+                // A configuration from before the audit log: give it its key, once.
+                anyhow::ensure!(
+                    config.audit_key.trim().is_empty(),
+                    "{}: audit_key is not 32 bytes of base64",
+                    file.display()
+                );
+                config.audit_key = random_key();
+                save(data, &config)?;
+            }
+            Ok(config)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let config = fresh();
@@ -210,7 +222,28 @@ pub fn fresh() -> auth::Config {
     let mut secret = [0u8; 32];
     secret[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
     secret[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-    auth::Config::with_secret(&secret)
+    auth::Config {
+        audit_key: random_key(),
+        ..auth::Config::with_secret(&secret)
+    }
+}
+
+/// 32 random bytes, base64.
+fn random_key() -> String {
+    use base64::Engine;
+    let mut key = [0u8; 32];
+    key[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    key[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(key)
+}
+
+/// The audit key of the data directory's configuration.
+pub fn sealer(data: &Path) -> anyhow::Result<audit::Sealer> {
+    let config = load_or_create(data)?;
+    let seed = config
+        .audit_seed()
+        .context("auth.json holds no audit_key")?;
+    Ok(audit::Sealer::from_seed(seed))
 }
 
 fn salt() -> [u8; 16] {

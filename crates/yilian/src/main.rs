@@ -124,17 +124,24 @@ pub fn open_service_with(
     config: service::Config,
 ) -> anyhow::Result<service::Service> {
     use std::sync::Arc;
+    let sealer = admin::sealer(&args.data)?;
     let store: Arc<dyn store::Store> = match &args.database_url {
-        Some(url) => Arc::new(store::Engine::with_classifier(
-            store_postgres::Postgres::open(url, &args.database_schema)?,
-            service::classify,
-            service::SHARED_TYPES,
-        )?),
-        None => Arc::new(store::Engine::with_classifier(
-            store::Sqlite::open(&args.data)?,
-            service::classify,
-            service::SHARED_TYPES,
-        )?),
+        Some(url) => Arc::new(
+            store::Engine::with_classifier(
+                store_postgres::Postgres::open(url, &args.database_schema)?,
+                service::classify,
+                service::SHARED_TYPES,
+            )?
+            .sealed(sealer),
+        ),
+        None => Arc::new(
+            store::Engine::with_classifier(
+                store::Sqlite::open(&args.data)?,
+                service::classify,
+                service::SHARED_TYPES,
+            )?
+            .sealed(sealer),
+        ),
     };
     Ok(service::Service::new(store, config))
 }

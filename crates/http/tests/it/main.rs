@@ -29,7 +29,8 @@ fn app_with(credentials: auth::Config) -> axum::Router {
         service::classify,
         service::SHARED_TYPES,
     )
-    .expect("classify");
+    .expect("classify")
+    .sealed(audit::Sealer::from_seed([42; 32]));
     router(AppState {
         service: Service::new(Arc::new(store), Config::default()),
         base_url: Some("http://yilian.test".into()),

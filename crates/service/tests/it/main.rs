@@ -16,7 +16,8 @@ fn service() -> Service {
         service::classify,
         service::SHARED_TYPES,
     )
-    .expect("classify");
+    .expect("classify")
+    .sealed(audit::Sealer::from_seed([42; 32]));
     Service::new(Arc::new(store), Config::default())
 }
 

@@ -176,12 +176,18 @@ fn tampering_in_the_database_is_found_at_its_position() {
             "a record inserted at the end",
             "INSERT INTO audit SELECT 60, at, patient, agent, org, action, outcome, body, leaf, seal FROM audit WHERE seq = 5",
         ),
-        ("the last records removed", "DELETE FROM audit WHERE seq >= 55"),
+        (
+            "the last records removed",
+            "DELETE FROM audit WHERE seq >= 55",
+        ),
         (
             "a search column changed",
             "UPDATE audit SET patient = 'Patient/someone-else' WHERE seq = 40",
         ),
-        ("a tree head removed and the log cut", "DELETE FROM audit WHERE seq >= 50; DELETE FROM audit_sth WHERE size > 50"),
+        (
+            "a tree head removed and the log cut",
+            "DELETE FROM audit WHERE seq >= 50; DELETE FROM audit_sth WHERE size > 50",
+        ),
     ];
     let mut out = String::new();
     for (name, sql) in cases {
@@ -191,7 +197,12 @@ fn tampering_in_the_database_is_found_at_its_position() {
             let records: Vec<store::Logged> = (0..10)
                 .map(|i| {
                     let n = group * 10 + i;
-                    let mut r = audit::Record::new(1_796_083_200_000 + n, audit::Action::Read, audit::Outcome::Success, "user:admin");
+                    let mut r = audit::Record::new(
+                        1_796_083_200_000 + n,
+                        audit::Action::Read,
+                        audit::Outcome::Success,
+                        "user:admin",
+                    );
                     r.patient = Some(format!("Patient/p{n}"));
                     r.into()
                 })
@@ -207,7 +218,10 @@ fn tampering_in_the_database_is_found_at_its_position() {
         let store = Engine::new(Sqlite::open(&dir).expect("reopen")).sealed(conformance::sealer());
         out += &format!("{name}: {}\n", verify(&store, &[]));
         if name.contains("tree head") {
-            out += &format!("  with the head a regulator kept: {}\n", verify(&store, &[published]));
+            out += &format!(
+                "  with the head a regulator kept: {}\n",
+                verify(&store, &[published])
+            );
         }
     }
     expect_test::expect![[r#"
