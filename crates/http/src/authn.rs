@@ -10,6 +10,33 @@ use service::{Caller, Error};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// What a sign-in attempt claimed and how it ended, for the audit log.
+pub struct Attempt {
+    /// The user name or client id claimed (never the password or assertion).
+    pub who: String,
+    pub caller: Option<Caller>,
+    /// Why it was refused.
+    pub refused: Option<String>,
+}
+
+impl Attempt {
+    fn refused(who: &str, why: &str) -> Attempt {
+        Attempt {
+            who: who.to_string(),
+            caller: None,
+            refused: Some(why.to_string()),
+        }
+    }
+
+    fn granted(who: &str, p: &auth::Principal) -> Attempt {
+        Attempt {
+            who: who.to_string(),
+            caller: Some(Caller::User(p.clone())),
+            refused: None,
+        }
+    }
+}
+
 /// The region's credentials, loaded at start.
 pub struct Authn {
     keys: auth::Keys,
@@ -51,58 +78,75 @@ impl Authn {
     }
 
     /// `POST /auth/token`: client credentials with a signed assertion.
-    pub fn token(&self, form: &[(String, String)], token_url: &str) -> Response {
+    pub fn token(&self, form: &[(String, String)], token_url: &str) -> (Response, Attempt) {
         let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        let who = "client assertion";
+        let fail = |status, code: &str, why: &str| {
+            (oauth_error(status, code, why), Attempt::refused(who, code))
+        };
         if get("grant_type") != Some("client_credentials") {
-            return oauth_error(
+            return fail(
                 400,
                 "unsupported_grant_type",
                 "grant_type must be client_credentials",
             );
         }
         if get("client_assertion_type") != Some(auth::ASSERTION_TYPE) {
-            return oauth_error(
+            return fail(
                 400,
                 "invalid_request",
                 "client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
             );
         }
         let Some(assertion) = get("client_assertion") else {
-            return oauth_error(400, "invalid_request", "client_assertion is required");
+            return fail(400, "invalid_request", "client_assertion is required");
         };
         let principal = {
             let mut replay = self.replay.lock().unwrap_or_else(|p| p.into_inner());
             auth::exchange(&self.clients, assertion, token_url, now(), &mut replay)
         };
         match principal {
-            Ok(p) => self.grant(&p, get("scope").unwrap_or("system/*.read")),
-            Err(e) => auth_error(&e),
+            Ok(p) => {
+                let client = p.client.clone().unwrap_or_else(|| who.to_string());
+                (
+                    self.grant(&p, get("scope").unwrap_or("system/*.read")),
+                    Attempt::granted(&format!("client:{client}"), &p),
+                )
+            }
+            Err(e) => (auth_error(&e), Attempt::refused(who, e.oauth_code())),
         }
     }
 
     /// `POST /auth/login`: a person's user name and password, optionally a purpose.
-    pub fn login(&self, form: &[(String, String)]) -> Response {
+    pub fn login(&self, form: &[(String, String)]) -> (Response, Attempt) {
         let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         let (Some(user), Some(password)) = (get("username"), get("password")) else {
-            return oauth_error(400, "invalid_request", "username and password are required");
+            return (
+                oauth_error(400, "invalid_request", "username and password are required"),
+                Attempt::refused("-", "invalid_request"),
+            );
         };
+        let who = format!("user:{user}");
         match auth::login(&self.users, user, password) {
             Ok(mut p) => {
                 if let Some(code) = get("purpose_of_use") {
                     match policy::Purpose::from_code(code) {
                         Some(purpose) => p.caller.purpose = purpose,
                         None => {
-                            return oauth_error(
-                                400,
-                                "invalid_request",
-                                "purpose_of_use is not a known PurposeOfUse code",
+                            return (
+                                oauth_error(
+                                    400,
+                                    "invalid_request",
+                                    "purpose_of_use is not a known PurposeOfUse code",
+                                ),
+                                Attempt::refused(&who, "invalid_request"),
                             );
                         }
                     }
                 }
-                self.grant(&p, "user/*.read")
+                (self.grant(&p, "user/*.read"), Attempt::granted(&who, &p))
             }
-            Err(e) => auth_error(&e),
+            Err(e) => (auth_error(&e), Attempt::refused(&who, e.oauth_code())),
         }
     }
 

@@ -5,6 +5,7 @@
 //! (unknown type, bad id, wrong content type) gets a FHIR answer rather than a framework one.
 //! Logs carry the method, resource type and status, never ids from queries or bodies.
 
+mod audit_view;
 mod authn;
 mod response;
 mod routes;

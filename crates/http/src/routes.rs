@@ -28,7 +28,7 @@ pub fn router(state: AppState) -> Router {
     Router::new().fallback(dispatch).with_state(Arc::new(state))
 }
 
-type Result<T> = std::result::Result<T, ApiError>;
+pub(crate) type Result<T> = std::result::Result<T, ApiError>;
 
 async fn dispatch(State(app): State<Arc<AppState>>, req: Request) -> Response {
     let started = Instant::now();
@@ -96,16 +96,43 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
         (&Method::POST, ["auth", "token"]) => {
             let form = read_form(app, &headers, body).await?;
             let url = format!("{base}/auth/token");
-            return Ok(app.auth.token(&query_pairs(&form), &url));
+            let (response, attempt) = app.auth.token(&query_pairs(&form), &url);
+            return signed_in(svc, response, attempt).await;
         }
         (&Method::POST, ["auth", "login"]) => {
             let form = read_form(app, &headers, body).await?;
-            return Ok(app.auth.login(&query_pairs(&form)));
+            let (response, attempt) = app.auth.login(&query_pairs(&form));
+            return signed_in(svc, response, attempt).await;
         }
         _ => {}
     }
-    let caller = app.auth.caller(&headers)?;
+    let caller = match app.auth.caller(&headers) {
+        Ok(c) => c,
+        Err(e) => {
+            // A refused token is recorded too (without the token).
+            let code = e.describe().code;
+            blocking(move || svc.record_sign_in(None, "bearer token", Some(code))).await?;
+            return Err(e.into());
+        }
+    };
     let ret = prefer_return(&headers);
+    if matches!(
+        seg.as_slice(),
+        ["AuditEvent", ..] | ["audit", ..] | ["Patient", _, "$access-log" | "$notifications"]
+    ) {
+        let body = if method == Method::POST {
+            Some(read_body(app, &headers, body).await?)
+        } else {
+            None
+        };
+        if let Some(r) =
+            crate::audit_view::route(app, caller, &method, &seg, &pairs, &base, &parts.uri, body)
+                .await
+        {
+            return r;
+        }
+        return Err(Error::BadOperation(format!("{method} is not supported on this path")).into());
+    }
     match (&method, seg.as_slice()) {
         (&Method::GET, ["shared", "Patient", id]) => {
             let id = id.to_string();
@@ -313,6 +340,23 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
     }
 }
 
+/// Records a sign-in attempt before its answer (a token) leaves: no record, no token.
+async fn signed_in(
+    svc: Service,
+    response: Response,
+    attempt: crate::authn::Attempt,
+) -> Result<Response> {
+    blocking(move || {
+        svc.record_sign_in(
+            attempt.caller.as_ref(),
+            &attempt.who,
+            attempt.refused.as_deref(),
+        )
+    })
+    .await?;
+    Ok(response)
+}
+
 /// The response to a create or update: 201 or 200, with Location, ETag and Last-Modified.
 fn written(base: &str, w: &service::Written, ret: Return) -> Response {
     let s = &w.stored;
@@ -418,7 +462,7 @@ async fn history(
 }
 
 /// Runs a service call on the blocking pool (the store is synchronous).
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> std::result::Result<T, Error> + Send + 'static,
 ) -> Result<T> {
     tokio::task::spawn_blocking(f)
@@ -507,7 +551,7 @@ fn prefer_return(headers: &HeaderMap) -> Return {
     }
 }
 
-fn param(pairs: &[(String, String)], name: &str) -> Option<String> {
+pub(crate) fn param(pairs: &[(String, String)], name: &str) -> Option<String> {
     pairs
         .iter()
         .find(|(k, _)| k == name)
@@ -534,7 +578,7 @@ fn base_url(app: &AppState, headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
-fn path_and_query(uri: &axum::http::Uri) -> String {
+pub(crate) fn path_and_query(uri: &axum::http::Uri) -> String {
     uri.path_and_query()
         .map_or("/".into(), |p| p.as_str().to_string())
 }

@@ -90,9 +90,23 @@ pub(crate) fn now_ms() -> i64 {
 }
 
 impl Caller {
+    /// Who, as the audit log names them: the practitioner, the patient's person, or the
+    /// account.
+    pub(crate) fn agent(&self) -> String {
+        match self {
+            Caller::System => "system".into(),
+            Caller::User(p) => p
+                .caller
+                .practitioner
+                .clone()
+                .or_else(|| p.caller.person.clone())
+                .unwrap_or_else(|| p.subject.clone()),
+        }
+    }
+
     /// A record of this caller doing `action`, now.
     pub(crate) fn record(&self, action: Action, outcome: Outcome) -> Record {
-        let mut r = Record::new(now_ms(), action, outcome, self.who());
+        let mut r = Record::new(now_ms(), action, outcome, self.agent());
         if let Caller::User(p) = self {
             r.role = Some(p.caller.role.code().to_string());
             r.organization = p.caller.organization.clone();
@@ -457,7 +471,7 @@ impl Service {
                 count: count.clamp(1, self.config.max_count),
                 ..AuditQuery::default()
             })?;
-            let own = caller.who();
+            let own = caller.agent();
             let mut names = Names::default();
             Ok(rows
                 .into_iter()
@@ -536,6 +550,11 @@ impl Service {
         }
         self.store.outbox_sent(&sent)?;
         Ok(sent.len())
+    }
+
+    /// The public key tree heads are signed with.
+    pub fn audit_public_key(&self) -> Option<audit::VerifyingKey> {
+        self.store.audit_public_key()
     }
 
     /// The signed tree head at `size`, or the latest: public to every signed-in caller, so

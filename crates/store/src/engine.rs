@@ -256,6 +256,10 @@ impl<B: Backend> Store for Engine<B> {
         self.backend.close()
     }
 
+    fn audit_public_key(&self) -> Option<audit::VerifyingKey> {
+        self.sealer.as_ref().map(audit::Sealer::public)
+    }
+
     fn log(&self, records: Vec<Logged>) -> Result<u64, StoreError> {
         self.backend
             .write(|tx| audit_log::append(tx, self.sealer.as_ref(), records, now_ms()))

@@ -300,6 +300,8 @@ pub trait Store: Send + Sync {
     fn shared(&self, query: &SharedQuery) -> Result<Vec<SharedItem>, StoreError>;
     fn stats(&self) -> Result<Stats, StoreError>;
 
+    /// The public half of the audit key the store seals with.
+    fn audit_public_key(&self) -> Option<audit::VerifyingKey>;
     /// Appends audit records in one durable transaction; returns the first's position.
     fn log(&self, records: Vec<Logged>) -> Result<u64, StoreError>;
     /// Audit records as `query` selects them, with their positions.

@@ -312,7 +312,7 @@ fn ago(days: i64) -> String {
     fhir::time::format_instant((http_api::now() - days * 86_400) * 1000)
 }
 
-fn put(resource: Value) -> String {
+pub(crate) fn put(resource: Value) -> String {
     let path = format!(
         "{}/{}",
         resource["resourceType"].as_str().expect("a type"),
@@ -323,7 +323,7 @@ fn put(resource: Value) -> String {
 
 /// One person registered at h1 and h2: consent given at h2, a visit at each hospital, a
 /// psychiatric diagnosis, an old result and an old allergy.
-fn region() -> Vec<String> {
+pub(crate) fn region() -> Vec<String> {
     const RID: &str = "urn:oid:2.16.156.10011.1.3";
     let patient = |id: &str, org: &str| {
         json!({"resourceType": "Patient", "id": id,

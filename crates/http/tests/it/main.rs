@@ -11,6 +11,7 @@ use std::sync::Arc;
 use tower::ServiceExt;
 
 mod access;
+mod audit_trail;
 
 fn app() -> axum::Router {
     app_with(credentials())
