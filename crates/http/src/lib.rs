@@ -6,6 +6,7 @@
 //! Logs carry the method, resource type and status, never ids from queries or bodies.
 
 mod audit_view;
+pub use audit_view::tree_head as tree_head_json;
 mod authn;
 mod response;
 mod routes;

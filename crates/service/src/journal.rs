@@ -68,11 +68,31 @@ impl Recorder {
         if records.is_empty() {
             return Ok(0);
         }
+        self.submit(records).wait()
+    }
+
+    /// Hands `records` to the group commit without waiting: the caller does its work,
+    /// then [`Pending::wait`]s before answering.
+    pub(crate) fn submit(&self, records: Vec<Logged>) -> Pending {
         let (reply, done) = mpsc::sync_channel(1);
-        self.jobs
-            .send((records, reply))
-            .map_err(|_| Error::Unavailable)?;
-        match done.recv() {
+        let sent = self.jobs.send((records, reply)).is_ok();
+        Pending { done, sent }
+    }
+}
+
+/// Records on their way to the log.
+pub(crate) struct Pending {
+    done: mpsc::Receiver<Result<u64, String>>,
+    sent: bool,
+}
+
+impl Pending {
+    /// Waits until the records are durable; fails closed.
+    pub(crate) fn wait(self) -> Result<u64, Error> {
+        if !self.sent {
+            return Err(Error::Unavailable);
+        }
+        match self.done.recv() {
             Ok(Ok(at)) => Ok(at),
             Ok(Err(why)) => {
                 tracing::error!("audit append failed: {why}");
@@ -176,6 +196,12 @@ pub(crate) fn write_record(
     r.count = Some(written.len() as u64);
     r.patient = written.iter().find_map(|(s, _)| patient_of(s));
     vec![r.into()]
+}
+
+/// Delivers notices to patients: SMS and e-mail gateways implement this.
+pub trait Notifier: Send + Sync {
+    /// Delivers one notice; an error leaves it pending for the next round.
+    fn send(&self, notice: &Notice) -> Result<(), String>;
 }
 
 /// A row of a patient's access log: who, where, why and when, with names resolved.
@@ -533,17 +559,13 @@ impl Service {
         )
     }
 
-    /// Sends pending notifications through `send`, marking each sent; returns how many.
-    /// A failed send stays pending for the next round.
-    pub fn drain_outbox(
-        &self,
-        send: &dyn Fn(&Notice) -> Result<(), String>,
-        limit: usize,
-    ) -> Result<usize, Error> {
+    /// Sends pending notifications through `notifier`, marking each sent; returns how
+    /// many. A failed send stays pending for the next round.
+    pub fn drain_outbox(&self, notifier: &dyn Notifier, limit: usize) -> Result<usize, Error> {
         let pending = self.store.outbox(limit)?;
         let mut sent = Vec::new();
         for n in &pending {
-            match send(n) {
+            match notifier.send(n) {
                 Ok(()) => sent.push(n.id),
                 Err(why) => tracing::warn!(notice = n.id, "notification not sent: {why}"),
             }

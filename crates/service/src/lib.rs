@@ -13,7 +13,7 @@ mod shared;
 
 pub use error::{Description, Error, all_codes};
 pub use identity::{Candidate, Relinked};
-pub use journal::{Access, Flagged};
+pub use journal::{Access, Flagged, Notifier};
 pub use shared::{ACCESS_TASKS, SHARED_TYPES, SharedItem, SharedRecord, classify};
 pub use store::{HistoryScope, Stats, Stored};
 pub use store::{Notice, OrgStats, Proof};

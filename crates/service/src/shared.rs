@@ -74,34 +74,49 @@ impl Service {
         patient_id: &str,
         now: i64,
     ) -> Result<SharedRecord, Error> {
-        let result = self.shared_unaudited(caller, patient_id, now);
-        let outcome = match &result {
-            Ok(_) => Outcome::Success,
-            Err(e) if e.describe().status >= 500 => Outcome::Failed,
-            Err(_) => Outcome::Refused,
+        let record = |outcome| {
+            let mut r = caller.record(Action::Shared, outcome);
+            r.patient = Some(format!("Patient/{patient_id}"));
+            r.entities = vec![format!("Patient/{patient_id}")];
+            r
         };
-        let mut r = caller.record(Action::Shared, outcome);
-        r.patient = Some(format!("Patient/{patient_id}"));
-        r.entities = vec![format!("Patient/{patient_id}")];
-        let mut notify = None;
-        match &result {
-            Ok(rec) => {
-                r.person = Some(rec.person.clone());
-                r.count = Some(rec.items.len() as u64);
-                if rec.basis == policy::Basis::BreakGlass {
-                    r.flags |= flag::BREAK_GLASS | flag::NO_RELATIONSHIP;
-                }
-                if rec.staff {
-                    r.flags |= flag::STAFF;
-                }
-                if rec.basis != policy::Basis::OwnRecord {
-                    notify = journal::notice_for(&r, &rec.person, false);
-                }
+        // The access is recorded as soon as the decision permits it, and the record
+        // commits while the store reads the items: the answer waits for both, so nothing
+        // leaves unrecorded, and the record adds only what its commit outlasts the read.
+        let mut pending = None;
+        let result = self.shared_unaudited(caller, patient_id, now, |person, basis, staff| {
+            let mut r = record(Outcome::Success);
+            r.person = Some(person.to_string());
+            if basis == &policy::Basis::BreakGlass {
+                r.flags |= flag::BREAK_GLASS | flag::NO_RELATIONSHIP;
             }
-            Err(e) => r.detail = Some(e.describe().code.to_string()),
+            if staff {
+                r.flags |= flag::STAFF;
+            }
+            let notify = (basis != &policy::Basis::OwnRecord)
+                .then(|| journal::notice_for(&r, person, false))
+                .flatten();
+            pending = Some(self.recorder.submit(vec![Logged { record: r, notify }]));
+        });
+        match (result, pending) {
+            (result, Some(pending)) => {
+                pending.wait()?;
+                result
+            }
+            (Ok(_), None) => Err(Error::Internal(
+                "a shared record was read without its audit record".into(),
+            )),
+            (Err(e), None) => {
+                let mut r = record(if e.describe().status >= 500 {
+                    Outcome::Failed
+                } else {
+                    Outcome::Refused
+                });
+                r.detail = Some(e.describe().code.to_string());
+                self.recorder.record(vec![r.into()])?;
+                Err(e)
+            }
         }
-        self.recorder.record(vec![Logged { record: r, notify }])?;
-        result
     }
 
     fn shared_unaudited(
@@ -109,6 +124,7 @@ impl Service {
         caller: &Caller,
         patient_id: &str,
         now: i64,
+        permitted: impl FnOnce(&str, &policy::Basis, bool),
     ) -> Result<SharedRecord, Error> {
         let Caller::User(principal) = caller else {
             return Err(Error::Forbidden(
@@ -127,6 +143,7 @@ impl Service {
             let reason = decision.reason.expect("a deny carries its reason");
             return Err(Error::Forbidden(reason.message().to_string()));
         };
+        permitted(&person, &basis, staff);
         // Registrations at hospitals the scope admits are read; the others only counted.
         let (open, closed): (Vec<&String>, Vec<&String>) = registrations
             .iter()

@@ -237,6 +237,18 @@ fn random_key() -> String {
     base64::engine::general_purpose::STANDARD.encode(key)
 }
 
+/// The audit key of an existing `auth.json`, without creating one.
+pub fn existing_sealer(data: &Path) -> anyhow::Result<Option<audit::Sealer>> {
+    match std::fs::read_to_string(path(data)) {
+        Ok(text) => {
+            let config: auth::Config = serde_json::from_str(&text)?;
+            Ok(config.audit_seed().map(audit::Sealer::from_seed))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The audit key of the data directory's configuration.
 pub fn sealer(data: &Path) -> anyhow::Result<audit::Sealer> {
     let config = load_or_create(data)?;

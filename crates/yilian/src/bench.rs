@@ -36,11 +36,15 @@ pub struct Args {
 pub enum What {
     /// The master patient index against ground truth, beside Splink.
     Mpi(crate::bench_mpi::Args),
+    /// The audit log: append rate, the latency a record adds, proofs, verification.
+    Audit(crate::bench_audit::Args),
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if let Some(What::Mpi(a)) = args.what {
-        return crate::bench_mpi::run(a);
+    match args.what {
+        Some(What::Mpi(a)) => return crate::bench_mpi::run(a),
+        Some(What::Audit(a)) => return crate::bench_audit::run(a),
+        None => {}
     }
     generation(&args)?;
     let sample: Vec<Vec<u8>> = resources(&config(1000.min(args.patients)))

@@ -5,7 +5,9 @@
 #![allow(clippy::print_stdout)]
 
 mod admin;
+mod audit_cmd;
 mod bench;
+mod bench_audit;
 mod bench_mpi;
 mod client;
 mod demo;
@@ -60,6 +62,8 @@ enum Command {
     Synth(region::Args),
     /// Bulk-load FHIR NDJSON files and Bundles.
     Import(import::Args),
+    /// The audit log: verify it offline, print its signed tree head.
+    Audit(audit_cmd::Args),
     /// Measure ingest, reads, searches, disk and memory on generated data.
     Bench(bench::Args),
     /// Refit the patient index on every registration and queue for review wherever the new
@@ -88,6 +92,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(a) => serve::run(a),
         Command::Admin(a) => admin::run(a),
+        Command::Audit(a) => audit_cmd::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Synth(a) => region::run(a),
         Command::Import(a) => import::run(a),

@@ -128,6 +128,22 @@ pub async fn serve(
         auth: std::sync::Arc::new(auth),
     });
     on_ready(addr);
+    // Notices to patients (break-glass, a new hospital's first access) leave through the
+    // spool an SMS or e-mail gateway collects from.
+    let outbox = service.clone();
+    let spool = Spool(args.store.data.join("outbox"));
+    let sender = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            let (svc, spool) = (outbox.clone(), spool.clone());
+            match tokio::task::spawn_blocking(move || svc.drain_outbox(&spool, 500)).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(service::Error::Unavailable)) => break,
+                Ok(Err(e)) => tracing::warn!("outbox: {}", e.describe().code),
+                Err(_) => tracing::warn!("outbox: the sender panicked"),
+            }
+        }
+    });
     match tls {
         Some(config) => {
             let tls = crate::tls::TlsListener::new(listener, config)?;
@@ -141,11 +157,33 @@ pub async fn serve(
                 .await?;
         }
     }
+    sender.abort();
     tracing::info!("shutting down: closing the store");
     let closing = service.clone();
     tokio::task::spawn_blocking(move || closing.close()).await??;
     tracing::info!("store closed");
     Ok(())
+}
+
+/// Notices as files, one per notice (`{position}.json`, written atomically), in the
+/// directory a region's SMS or e-mail gateway collects from.
+#[derive(Clone)]
+pub struct Spool(pub std::path::PathBuf);
+
+impl service::Notifier for Spool {
+    fn send(&self, n: &service::Notice) -> Result<(), String> {
+        std::fs::create_dir_all(&self.0).map_err(|e| e.to_string())?;
+        let file = self.0.join(format!("{}.json", n.id));
+        let tmp = self.0.join(format!("{}.json.tmp", n.id));
+        let body = serde_json::json!({
+            "id": n.id,
+            "patient": n.patient,
+            "kind": n.kind,
+            "message": serde_json::from_str::<serde_json::Value>(&n.message).unwrap_or_default(),
+        });
+        std::fs::write(&tmp, body.to_string()).map_err(|e| e.to_string())?;
+        std::fs::rename(&tmp, &file).map_err(|e| e.to_string())
+    }
 }
 
 async fn shutdown_signal() {
