@@ -3,6 +3,7 @@
 //! (status, headers, bodies, exit codes, files); they must not link the server's crates to
 //! look inside, except to drop a PostgreSQL test schema.
 
+mod audit;
 mod bad_input;
 mod demo;
 mod durability;

@@ -219,6 +219,13 @@ impl Server {
         pages
     }
 
+    /// SIGKILL: the process dies where it stands, nothing flushed.
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("the server is running");
+        child.kill().expect("SIGKILL");
+        let _ = child.wait();
+    }
+
     /// Sends SIGTERM and waits for the process to exit.
     pub fn terminate(&mut self) -> ExitStatus {
         let mut child = self.child.take().expect("the server is running");
