@@ -129,7 +129,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         tour(&base, &person, &token).await?;
         let linked = linked_person(&region)?;
         identity_tour(&base, &linked, &token).await?;
-        shared_tour(&base, &demo_persons(&region)?, &credentials).await?;
+        let opened = shared_tour(&base, &demo_persons(&region)?, &credentials).await?;
+        if let Some(patient) = opened {
+            audit_tour(&base, &patient, &credentials, &token).await?;
+        }
+        let (svc, dir) = (service.clone(), store_dir.clone());
+        let verified = tokio::task::spawn_blocking(move || -> anyhow::Result<String> {
+            let sealer = crate::admin::sealer(&dir)?;
+            let public = sealer.public();
+            let started = std::time::Instant::now();
+            Ok(match svc.verify_audit(Some(sealer), public, Vec::new(), &|_| {})? {
+                Ok(r) => format!(
+                    "the whole audit log verified offline: {} records, {} signed tree heads, every seal, in {:.2} s",
+                    r.records,
+                    r.heads,
+                    started.elapsed().as_secs_f64()
+                ),
+                Err(p) => format!("the audit log FAILED verification: {p}"),
+            })
+        })
+        .await??;
+        println!("  {verified}");
         if once {
             server.abort();
             let closing = service.clone();
@@ -156,6 +176,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             store_dir.display()
         );
         println!("  curl -s -H \"$AUTH\" '{base}/shared/Patient/{patient}'");
+        println!("and check the audit log offline (it names the first record changed, removed or moved):");
+        println!("  cargo run -q --release -- audit verify --data {}", store_dir.display());
         println!("The generated files and their ground truth are in {}.", region.display());
         server.await??;
         anyhow::Ok(())
@@ -616,7 +638,7 @@ async fn shared_tour(
     base: &str,
     people: &[DemoPerson],
     credentials: &auth::Config,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<String>> {
     let doctor = |hospital: &str, purpose: policy::Purpose| {
         crate::admin::doctor(hospital, "demo-doctor", purpose)
     };
@@ -643,7 +665,7 @@ async fn shared_tour(
         println!(
             "No one's consent to sharing is in force in this region: the shared record stays closed."
         );
-        return Ok(());
+        return Ok(None);
     };
     println!(
         "GET {path}\n  {}'s record, for a doctor of {hospital}, treating: 200 {}",
@@ -690,6 +712,111 @@ async fn shared_tour(
     println!(
         "GET {path}\n  the same doctor, in the emergency: {status} {}",
         shared_summary(&body)
+    );
+    Ok(Some(path.trim_start_matches("/shared/Patient/").to_string()))
+}
+
+/// The patient's access log and notices, the auditor's anomalies and review queue, and a
+/// proof that a record is in the signed log.
+async fn audit_tour(
+    base: &str,
+    patient: &str,
+    credentials: &auth::Config,
+    admin: &str,
+) -> anyhow::Result<()> {
+    println!("
+The audit trail: every access above was recorded before its answer left.");
+    let (_, body) = http_get(base, &format!("/Person?link=Patient/{patient}"), admin).await?;
+    let found: Value = serde_json::from_slice(&body)?;
+    let person = found["entry"][0]["resource"]["id"]
+        .as_str()
+        .context("the person of the demo patient")?;
+    let as_patient = crate::admin::mint(
+        credentials,
+        &crate::admin::principal(policy::Caller {
+            role: policy::Role::Patient,
+            purpose: policy::Purpose::PatientAccess,
+            organization: None,
+            practitioner: None,
+            person: Some(format!("Person/{person}")),
+        }),
+        600,
+    )?;
+    let (status, body) =
+        http_get(base, &format!("/Patient/{patient}/$access-log"), &as_patient).await?;
+    let log: Value = serde_json::from_slice(&body)?;
+    println!("GET /Patient/{patient}/$access-log, as the patient: {status}");
+    for e in log["entry"].as_array().into_iter().flatten().take(6) {
+        let e = &e["resource"];
+        let tags: Vec<&str> = e["meta"]["tag"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["code"].as_str())
+            .collect();
+        println!(
+            "  {} {} by {} of {} for {}, outcome {}{}",
+            e["recorded"].as_str().unwrap_or_default(),
+            e["subtype"][1]["code"].as_str().unwrap_or_default(),
+            e["agent"][0]["who"]["reference"].as_str().unwrap_or("?"),
+            e["agent"][1]["who"]["display"]
+                .as_str()
+                .or(e["agent"][1]["who"]["reference"].as_str())
+                .unwrap_or("-"),
+            e["purposeOfEvent"][0]["coding"][0]["code"]
+                .as_str()
+                .unwrap_or("-"),
+            e["outcome"].as_str().unwrap_or_default(),
+            if tags.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", tags.join(", "))
+            }
+        );
+    }
+    let (_, body) = http_get(base, &format!("/Patient/{patient}/$notifications"), &as_patient).await?;
+    let notices: Value = serde_json::from_slice(&body)?;
+    println!(
+        "  notices for the patient (SMS or e-mail through the outbox): {}",
+        notices["entry"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n["resource"]["category"][0]["coding"][0]["code"].as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let auditor = crate::admin::mint(
+        credentials,
+        &crate::admin::principal(policy::Caller {
+            role: policy::Role::Auditor,
+            purpose: policy::Purpose::Audit,
+            organization: None,
+            practitioner: Some("Practitioner/demo-auditor".into()),
+            person: None,
+        }),
+        600,
+    )?;
+    let (_, body) = http_get(base, "/audit/anomalies", &auditor).await?;
+    let anomalies: Value = serde_json::from_slice(&body)?;
+    println!(
+        "GET /audit/anomalies, as the regulator: {}",
+        anomalies["counts"]
+    );
+    let (_, body) = http_get(base, "/audit/break-glass", &auditor).await?;
+    let queue: Value = serde_json::from_slice(&body)?;
+    println!(
+        "GET /audit/break-glass: {} access(es) awaiting review",
+        queue["total"]
+    );
+    let (_, body) = http_get(base, "/audit/tree-head", &auditor).await?;
+    let head: Value = serde_json::from_slice(&body)?;
+    let size = head["tree_size"].as_u64().context("a tree size")?;
+    let (_, body) = http_get(base, &format!("/audit/proof?index=0&size={size}"), &auditor).await?;
+    let proof: Value = serde_json::from_slice(&body)?;
+    println!(
+        "GET /audit/tree-head: {size} records under a signed root; /audit/proof?index=0&size={size}: {} hashes prove the first is in it",
+        proof["audit_path"].as_array().map_or(0, Vec::len)
     );
     Ok(())
 }
