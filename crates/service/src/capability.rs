@@ -39,6 +39,22 @@ pub fn statement(base: &str) -> Value {
                     r[key] = json!(list);
                 }
             }
+            if *t == "AuditEvent" {
+                // Made by Yilian as it serves, from its tamper-evident log; never written.
+                return json!({
+                    "type": t,
+                    "profile": "https://profiles.ihe.net/ITI/BALP/StructureDefinition/IHE.BasicAudit.PatientRead",
+                    "interaction": [{"code": "read"}, {"code": "search-type"}],
+                    "searchParam": [
+                        {"name": "patient", "type": "reference"},
+                        {"name": "agent", "type": "reference"},
+                        {"name": "site", "type": "token"},
+                        {"name": "date", "type": "date"},
+                        {"name": "outcome", "type": "token"},
+                        {"name": "subtype", "type": "token"},
+                    ],
+                });
+            }
             let ops: &[(&str, &str)] = match *t {
                 "Patient" => &[
                     (
@@ -69,6 +85,15 @@ pub fn statement(base: &str) -> Value {
                     (
                         "break-glass",
                         "https://yilian.health/fhir/OperationDefinition/break-glass",
+                    ),
+                    // Who read this person's records, and the notices they were sent.
+                    (
+                        "access-log",
+                        "https://yilian.health/fhir/OperationDefinition/Patient-access-log",
+                    ),
+                    (
+                        "notifications",
+                        "https://yilian.health/fhir/OperationDefinition/Patient-notifications",
                     ),
                 ],
                 "Person" => &[
