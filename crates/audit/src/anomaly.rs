@@ -64,6 +64,9 @@ pub struct Anomaly {
     pub detail: Option<String>,
 }
 
+/// An agent's accesses within the burst window: (time, patient).
+type Recent<'a> = VecDeque<(i64, &'a str)>;
+
 /// The anomalies among `records` (position, record), in position order. Only successful
 /// accesses count; emergency-purpose access is not after hours.
 pub fn detect(records: &[(u64, Record)], rules: &Rules) -> Vec<Anomaly> {
@@ -77,8 +80,8 @@ pub fn detect(records: &[(u64, Record)], rules: &Rules) -> Vec<Anomaly> {
         patient: r.patient.clone(),
         detail,
     };
-    // Per agent: the recent accesses (time, patient), and whether a burst is open.
-    let mut recent: HashMap<&str, (VecDeque<(i64, &str)>, bool)> = HashMap::new();
+    // Per agent: the recent accesses, and whether a burst is open.
+    let mut recent: HashMap<&str, (Recent, bool)> = HashMap::new();
     let window = rules.burst_minutes * 60_000;
     for (position, r) in records {
         if !r.action.is_access() || r.outcome != Outcome::Success {

@@ -311,17 +311,30 @@ pub fn anomalies(found: &[service::Flagged]) -> Value {
     })
 }
 
+/// An audit request, as the dispatcher parsed it.
+pub(crate) struct Request<'a> {
+    pub method: &'a axum::http::Method,
+    pub seg: &'a [&'a str],
+    pub pairs: &'a [(String, String)],
+    pub base: &'a str,
+    pub uri: &'a axum::http::Uri,
+    pub body: Option<Vec<u8>>,
+}
+
 /// The audit routes; `None` when the path is not one of them.
 pub(crate) async fn route(
     app: &Arc<crate::routes::AppState>,
     caller: service::Caller,
-    method: &axum::http::Method,
-    seg: &[&str],
-    pairs: &[(String, String)],
-    base: &str,
-    uri: &axum::http::Uri,
-    body: Option<Vec<u8>>,
+    req: Request<'_>,
 ) -> Option<crate::routes::Result<Response>> {
+    let Request {
+        method,
+        seg,
+        pairs,
+        base,
+        uri,
+        body,
+    } = req;
     use crate::routes::{blocking, param};
     use axum::http::Method;
     use service::{Error, Proof};

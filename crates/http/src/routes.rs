@@ -125,10 +125,15 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
         } else {
             None
         };
-        if let Some(r) =
-            crate::audit_view::route(app, caller, &method, &seg, &pairs, &base, &parts.uri, body)
-                .await
-        {
+        let req = crate::audit_view::Request {
+            method: &method,
+            seg: &seg,
+            pairs: &pairs,
+            base: &base,
+            uri: &parts.uri,
+            body,
+        };
+        if let Some(r) = crate::audit_view::route(app, caller, req).await {
             return r;
         }
         return Err(Error::BadOperation(format!("{method} is not supported on this path")).into());

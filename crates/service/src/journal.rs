@@ -222,6 +222,9 @@ pub struct Flagged {
     pub review: Option<(u64, String)>,
 }
 
+/// A page of audit records (position, record), and where the next page starts.
+pub type EventPage = (Vec<(u64, Record)>, Option<u64>);
+
 /// The parsed `GET /AuditEvent` parameters.
 fn audit_query(pairs: &[(String, String)], max: usize) -> Result<AuditQuery, Error> {
     let mut q = AuditQuery {
@@ -397,7 +400,7 @@ impl Service {
         &self,
         caller: &Caller,
         pairs: &[(String, String)],
-    ) -> Result<(Vec<(u64, Record)>, Option<u64>), Error> {
+    ) -> Result<EventPage, Error> {
         let entity = format!(
             "AuditEvent?{}",
             form_urlencoded::Serializer::new(String::new())

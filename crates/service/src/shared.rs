@@ -322,7 +322,7 @@ impl Service {
         registrations: &[String],
         caller_org: Option<&str>,
         now: i64,
-    ) -> Result<(Facts, HashMap<String, Option<String>>, bool), Error> {
+    ) -> Result<Gathered, Error> {
         let mut facts = Facts {
             person: person.to_string(),
             ..Facts::default()
@@ -436,6 +436,9 @@ impl Service {
         Ok(self.store.search(&query)?.matches)
     }
 }
+
+/// The facts, each registration's hospital, and whether the person is on the staff.
+type Gathered = (Facts, HashMap<String, Option<String>>, bool);
 
 /// The policy's reason for what the store held back.
 fn reason(held: store::Held) -> Withheld {

@@ -293,13 +293,17 @@ pub(crate) fn span_hashes(
         .flat_map(|s| audit::merkle::span_nodes(*s))
         .collect();
     let mut found: HashMap<(u8, u64), Hash> = HashMap::new();
-    let (leaves, nodes): (Vec<&(u8, u64)>, Vec<&(u8, u64)>) =
-        wanted.iter().partition(|(l, _)| *l == 0);
+    let leaves: Vec<u64> = wanted
+        .iter()
+        .filter(|(l, _)| *l == 0)
+        .map(|(_, i)| *i)
+        .collect();
+    let nodes: Vec<(u8, u64)> = wanted.iter().filter(|(l, _)| *l > 0).copied().collect();
     if !leaves.is_empty() {
         let mut sql = Sql::default();
         let ps: Vec<String> = leaves
             .iter()
-            .map(|(_, i)| sql.bind(SqlValue::Int(*i as i64)))
+            .map(|i| sql.bind(SqlValue::Int(*i as i64)))
             .collect();
         sql.text = format!(
             "SELECT seq, leaf FROM audit WHERE seq IN ({})",

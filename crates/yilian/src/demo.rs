@@ -713,7 +713,9 @@ async fn shared_tour(
         "GET {path}\n  the same doctor, in the emergency: {status} {}",
         shared_summary(&body)
     );
-    Ok(Some(path.trim_start_matches("/shared/Patient/").to_string()))
+    Ok(Some(
+        path.trim_start_matches("/shared/Patient/").to_string(),
+    ))
 }
 
 /// The patient's access log and notices, the auditor's anomalies and review queue, and a
@@ -724,8 +726,10 @@ async fn audit_tour(
     credentials: &auth::Config,
     admin: &str,
 ) -> anyhow::Result<()> {
-    println!("
-The audit trail: every access above was recorded before its answer left.");
+    println!(
+        "
+The audit trail: every access above was recorded before its answer left."
+    );
     let (_, body) = http_get(base, &format!("/Person?link=Patient/{patient}"), admin).await?;
     let found: Value = serde_json::from_slice(&body)?;
     let person = found["entry"][0]["resource"]["id"]
@@ -742,8 +746,12 @@ The audit trail: every access above was recorded before its answer left.");
         }),
         600,
     )?;
-    let (status, body) =
-        http_get(base, &format!("/Patient/{patient}/$access-log"), &as_patient).await?;
+    let (status, body) = http_get(
+        base,
+        &format!("/Patient/{patient}/$access-log"),
+        &as_patient,
+    )
+    .await?;
     let log: Value = serde_json::from_slice(&body)?;
     println!("GET /Patient/{patient}/$access-log, as the patient: {status}");
     for e in log["entry"].as_array().into_iter().flatten().take(6) {
@@ -774,7 +782,12 @@ The audit trail: every access above was recorded before its answer left.");
             }
         );
     }
-    let (_, body) = http_get(base, &format!("/Patient/{patient}/$notifications"), &as_patient).await?;
+    let (_, body) = http_get(
+        base,
+        &format!("/Patient/{patient}/$notifications"),
+        &as_patient,
+    )
+    .await?;
     let notices: Value = serde_json::from_slice(&body)?;
     println!(
         "  notices for the patient (SMS or e-mail through the outbox): {}",
