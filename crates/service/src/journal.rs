@@ -379,6 +379,20 @@ impl Service {
         }
     }
 
+    /// An auditor, or the patient whose person holds `registrations`; `refusal` says why not.
+    fn may_read_log_of(
+        &self,
+        caller: &Caller,
+        registrations: &[String],
+        refusal: &str,
+    ) -> Result<(), Error> {
+        match self.own_registrations(caller).transpose()? {
+            Some(own) if own.iter().any(|r| registrations.contains(r)) => Ok(()),
+            Some(_) => Err(Error::Forbidden(refusal.to_string())),
+            None => Self::may_audit(caller),
+        }
+    }
+
     /// The registrations a patient caller may see the log of: their own person's.
     fn own_registrations(&self, caller: &Caller) -> Option<Result<Vec<String>, Error>> {
         let Caller::User(p) = caller else { return None };
@@ -484,16 +498,11 @@ impl Service {
     ) -> Result<Vec<Access>, Error> {
         let result = (|| {
             let (_, registrations) = self.linked(patient_id)?;
-            match self.own_registrations(caller) {
-                Some(own) => {
-                    if !own?.iter().any(|r| registrations.contains(r)) {
-                        return Err(Error::Forbidden(
-                            "a patient reads the access log of their own records".to_string(),
-                        ));
-                    }
-                }
-                None => Self::may_audit(caller)?,
-            }
+            self.may_read_log_of(
+                caller,
+                &registrations,
+                "a patient reads the access log of their own records",
+            )?;
             let rows = self.store.audit_records(&AuditQuery {
                 patients: registrations,
                 actions: Action::ALL.into_iter().filter(|a| a.is_access()).collect(),
@@ -541,16 +550,11 @@ impl Service {
     pub fn notifications(&self, caller: &Caller, patient_id: &str) -> Result<Vec<Notice>, Error> {
         let result = (|| {
             let (_, registrations) = self.linked(patient_id)?;
-            match self.own_registrations(caller) {
-                Some(own) => {
-                    if !own?.iter().any(|r| registrations.contains(r)) {
-                        return Err(Error::Forbidden(
-                            "a patient reads their own notifications".to_string(),
-                        ));
-                    }
-                }
-                None => Self::may_audit(caller)?,
-            }
+            self.may_read_log_of(
+                caller,
+                &registrations,
+                "a patient reads their own notifications",
+            )?;
             Ok(self.store.notices(&registrations)?)
         })();
         self.account(
