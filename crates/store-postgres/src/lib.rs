@@ -5,7 +5,7 @@
 //! Conditional creates are serialized per condition with transaction-scoped advisory locks,
 //! so two concurrent creates with the same identifier give one resource.
 
-use postgres::types::{ToSql, Type};
+use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, IsolationLevel, NoTls, Statement};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -376,12 +376,32 @@ impl Tx for PgTx<'_> {
     }
 }
 
+/// SQL NULL for a parameter of any type (a nullable text column as well as a number).
+#[derive(Debug)]
+struct Null;
+
+impl ToSql for Null {
+    fn to_sql(
+        &self,
+        _: &Type,
+        _: &mut bytes::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(IsNull::Yes)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
 fn bind(params: &[SqlValue]) -> Vec<Box<dyn ToSql + Sync + '_>> {
     params
         .iter()
         .map(|p| -> Box<dyn ToSql + Sync> {
             match p {
-                SqlValue::Null => Box::new(Option::<i64>::None),
+                SqlValue::Null => Box::new(Null),
                 SqlValue::Int(i) => Box::new(*i),
                 SqlValue::Real(r) => Box::new(*r),
                 SqlValue::Text(t) => Box::new(t.as_str()),
