@@ -48,7 +48,9 @@ pub struct Medication {
 impl Medication {
     /// Days of supply left at `now` (seconds); 0 once it ran out.
     pub fn days_left(&self, now: i64) -> i64 {
-        ((self.start + self.days * 86_400 - now) as f64 / 86_400.0).ceil().max(0.0) as i64
+        ((self.start + self.days * 86_400 - now) as f64 / 86_400.0)
+            .ceil()
+            .max(0.0) as i64
     }
 }
 
@@ -141,7 +143,10 @@ pub fn seconds(s: &str) -> Option<i64> {
 
 /// The drug a medication concept names: a product code, else an ATC code (a combination
 /// expanded); `None` when neither is known.
-pub fn drug_of(k: &Knowledge, concept: &Value) -> Option<(String, Vec<Ingredient>, Option<String>)> {
+pub fn drug_of(
+    k: &Knowledge,
+    concept: &Value,
+) -> Option<(String, Vec<Ingredient>, Option<String>)> {
     if let Some(d) = code_in(concept, DRUG).and_then(|c| k.drug(c)) {
         return Some((d.name.clone(), d.ingredients.clone(), Some(d.route.clone())));
     }
@@ -163,7 +168,11 @@ impl History {
             .filter_map(|(v, _)| Some((format!("Observation/{}", v.get("id")?.as_str()?), v)))
             .collect();
         for (v, hospital) in items {
-            let id = v.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+            let id = v
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             match v.get("resourceType").and_then(Value::as_str) {
                 Some("AllergyIntolerance") => {
                     let verification = str_at(v, "/verificationStatus/coding/0/code");
@@ -246,7 +255,9 @@ impl History {
                 }
                 Some("DiagnosticReport") => {
                     let code = v.get("code").cloned().unwrap_or(Value::Null);
-                    let Some(c) = code_in(&code, LOINC).or_else(|| codings(&code).map(|(_, c)| c).find(|c| k.test(c).is_some())) else {
+                    let Some(c) = code_in(&code, LOINC)
+                        .or_else(|| codings(&code).map(|(_, c)| c).find(|c| k.test(c).is_some()))
+                    else {
                         continue;
                     };
                     let at = str_at(v, "/effectiveDateTime")
@@ -258,7 +269,10 @@ impl History {
                         .and_then(Value::as_array)
                         .into_iter()
                         .flatten()
-                        .any(|t| t.get("system").and_then(Value::as_str) == Some(HR) && t.get("code").and_then(Value::as_str) == Some("HR"));
+                        .any(|t| {
+                            t.get("system").and_then(Value::as_str) == Some(HR)
+                                && t.get("code").and_then(Value::as_str) == Some("HR")
+                        });
                     let summary = match v.get("conclusion").and_then(Value::as_str) {
                         Some(c) => c.to_string(),
                         None => v
@@ -272,8 +286,12 @@ impl History {
                                 format!(
                                     "{} {}{}",
                                     text_of(o.get("code").unwrap_or(&Value::Null)),
-                                    o.pointer("/valueQuantity/value").map(|x| x.to_string()).unwrap_or_default(),
-                                    str_at(o, "/valueQuantity/unit").map(|u| format!(" {u}")).unwrap_or_default()
+                                    o.pointer("/valueQuantity/value")
+                                        .map(|x| x.to_string())
+                                        .unwrap_or_default(),
+                                    str_at(o, "/valueQuantity/unit")
+                                        .map(|u| format!(" {u}"))
+                                        .unwrap_or_default()
                                 )
                             })
                             .collect::<Vec<_>>()
@@ -296,7 +314,8 @@ impl History {
                 }
                 Some("Condition") => {
                     if let Some(at) = str_at(v, "/recordedDate").and_then(seconds) {
-                        h.diagnoses.push((text_of(v.get("code").unwrap_or(&Value::Null)), at));
+                        h.diagnoses
+                            .push((text_of(v.get("code").unwrap_or(&Value::Null)), at));
                     }
                 }
                 _ => {}

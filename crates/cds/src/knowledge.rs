@@ -281,8 +281,12 @@ impl Knowledge {
             .into_iter()
             .map(|s| (s.text.to_lowercase(), s.atc))
             .collect();
-        k.synonyms
-            .sort_by(|a, b| b.0.chars().count().cmp(&a.0.chars().count()).then(a.0.cmp(&b.0)));
+        k.synonyms.sort_by(|a, b| {
+            b.0.chars()
+                .count()
+                .cmp(&a.0.chars().count())
+                .then(a.0.cmp(&b.0))
+        });
         k.default_allowance = allowances.default.max(1);
         k.allowances = allowances
             .classes
@@ -300,8 +304,11 @@ impl Knowledge {
             .into_iter()
             .map(|r| (r.code, r.kind))
             .collect();
-        let price_of: HashMap<String, f64> =
-            prices.items.iter().map(|p| (p.code.clone(), p.price)).collect();
+        let price_of: HashMap<String, f64> = prices
+            .items
+            .iter()
+            .map(|p| (p.code.clone(), p.price))
+            .collect();
         for d in terminology::DRUGS {
             k.names
                 .insert(d.atc.to_string(), d.ingredient_zh.to_string());
@@ -428,12 +435,19 @@ impl Knowledge {
 
     /// Ingredients of an ATC-coded medication (a combination expanded).
     pub fn by_atc(&self, atc: &str) -> Vec<Ingredient> {
-        let name = self.names.get(atc).cloned().unwrap_or_else(|| atc.to_string());
+        let name = self
+            .names
+            .get(atc)
+            .cloned()
+            .unwrap_or_else(|| atc.to_string());
         self.ingredients_of(atc, &name)
     }
 
     pub fn name_of(&self, atc: &str) -> String {
-        self.names.get(atc).cloned().unwrap_or_else(|| atc.to_string())
+        self.names
+            .get(atc)
+            .cloned()
+            .unwrap_or_else(|| atc.to_string())
     }
 
     /// How many ingredients of the ATC level-4 class may run together.
@@ -461,8 +475,14 @@ impl Knowledge {
     /// different class.
     pub fn cross(&self, allergen: &str, ingredient: &str) -> Option<&Group> {
         self.groups.iter().find(|g| {
-            let a = g.atc.iter().position(|p| allergen.starts_with(p.as_str()) || p.starts_with(allergen));
-            let i = g.atc.iter().position(|p| ingredient.starts_with(p.as_str()));
+            let a = g
+                .atc
+                .iter()
+                .position(|p| allergen.starts_with(p.as_str()) || p.starts_with(allergen));
+            let i = g
+                .atc
+                .iter()
+                .position(|p| ingredient.starts_with(p.as_str()));
             matches!((a, i), (Some(a), Some(i)) if a != i)
         })
     }

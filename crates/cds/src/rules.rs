@@ -71,18 +71,33 @@ impl Indicator {
 pub const REPEAT_REASONS: &[(&str, &str)] = &[
     ("condition-changed", "病情变化 the condition changed"),
     ("fast-changing", "检验结果易变 a fast-changing result"),
-    ("critical-decision", "重大诊疗决策（如手术前）a critical decision, such as before surgery"),
+    (
+        "critical-decision",
+        "重大诊疗决策（如手术前）a critical decision, such as before surgery",
+    ),
     ("emergency", "急诊、急救 an emergency"),
-    ("forensic", "司法鉴定、伤残鉴定 a forensic or disability assessment"),
+    (
+        "forensic",
+        "司法鉴定、伤残鉴定 a forensic or disability assessment",
+    ),
     ("other-need", "其他临床需要 another clinical need"),
 ];
 
 /// Why a doctor goes on with an order despite a medication reminder.
 pub const MEDICATION_REASONS: &[(&str, &str)] = &[
-    ("benefit-outweighs-risk", "获益大于风险 the benefit outweighs the risk"),
+    (
+        "benefit-outweighs-risk",
+        "获益大于风险 the benefit outweighs the risk",
+    ),
     ("tolerated-before", "既往用过且耐受 tolerated before"),
-    ("replaces-prior", "替换原处方 replaces the earlier prescription"),
-    ("allergy-disputed", "过敏史有误 the recorded allergy is wrong"),
+    (
+        "replaces-prior",
+        "替换原处方 replaces the earlier prescription",
+    ),
+    (
+        "allergy-disputed",
+        "过敏史有误 the recorded allergy is wrong",
+    ),
 ];
 
 /// The code system of override reasons.
@@ -167,9 +182,7 @@ pub fn order_cards(
     let mut cards = Vec::new();
     for order in orders {
         match order.resource.get("resourceType").and_then(Value::as_str) {
-            Some("MedicationRequest") => {
-                medication(k, settings, history, order, now, &mut cards)
-            }
+            Some("MedicationRequest") => medication(k, settings, history, order, now, &mut cards),
             Some("ServiceRequest") => test(k, history, order, now, &mut cards),
             _ => {}
         }
@@ -218,7 +231,18 @@ fn medication(
         .find_map(|c| k.drug(c.get("code")?.as_str()?))
         .map(|d| d.price);
     allergy(k, history, order, &name, &ingredients, cards);
-    duplicates(k, settings, history, order, &name, &ingredients, &route, now, price, cards);
+    duplicates(
+        k,
+        settings,
+        history,
+        order,
+        &name,
+        &ingredients,
+        &route,
+        now,
+        price,
+        cards,
+    );
 }
 
 fn allergy(
@@ -241,21 +265,35 @@ fn allergy(
         let at = format!(
             "{}{}",
             hospital(&a.hospital),
-            a.recorded.map(|t| format!(" {}", date(t))).unwrap_or_default()
+            a.recorded
+                .map(|t| format!(" {}", date(t)))
+                .unwrap_or_default()
         );
         // One card per allergy and order: the gravest match among the ingredients.
         let before = cards.len();
         for i in ingredients {
             let (rule, indicator, what) = if &i.atc == atc {
-                (Rule::AllergyIngredient, Indicator::Critical, "成分过敏 ingredient allergy")
+                (
+                    Rule::AllergyIngredient,
+                    Indicator::Critical,
+                    "成分过敏 ingredient allergy",
+                )
             } else if i.atc.starts_with(atc.as_str()) {
-                (Rule::AllergyClass, Indicator::Warning, "同类药物过敏 class allergy")
+                (
+                    Rule::AllergyClass,
+                    Indicator::Warning,
+                    "同类药物过敏 class allergy",
+                )
             } else if let Some(g) = k.cross(atc, &i.atc) {
                 cards.push(Card {
                     rule: Rule::AllergyCrossSensitivity,
                     indicator: Indicator::Info,
                     summary: clip(
-                        &format!("{name}：与既往{}过敏可能交叉过敏（{}）", k.name_of(atc), g.name),
+                        &format!(
+                            "{name}：与既往{}过敏可能交叉过敏（{}）",
+                            k.name_of(atc),
+                            g.name
+                        ),
                         140,
                     ),
                     detail: format!(
@@ -324,7 +362,10 @@ fn duplicates(
             m.name,
             hospital(&m.hospital),
             date(m.start),
-            m.prescriber.as_deref().map(|p| format!("（{p}）")).unwrap_or_default(),
+            m.prescriber
+                .as_deref()
+                .map(|p| format!("（{p}）"))
+                .unwrap_or_default(),
             m.days_left(now)
         )
     };
@@ -351,7 +392,10 @@ fn duplicates(
                 prior.join("；")
             ),
             order: Some(order.reference.clone()),
-            evidence: same_ingredient.iter().map(|(_, m)| format!("MedicationRequest/{}", m.id)).collect(),
+            evidence: same_ingredient
+                .iter()
+                .map(|(_, m)| format!("MedicationRequest/{}", m.id))
+                .collect(),
             override_reasons: MEDICATION_REASONS,
             saves: price,
         });
@@ -359,16 +403,27 @@ fn duplicates(
     }
     // The same therapeutic class (ATC level 4), beyond the class's allowance.
     for i in ingredients {
-        let Some(class) = i.atc.get(..5) else { continue };
+        let Some(class) = i.atc.get(..5) else {
+            continue;
+        };
         let mut others: Vec<&Medication> = running
             .iter()
             .copied()
-            .filter(|m| m.ingredients.iter().any(|x| x.atc.starts_with(class) && x.atc != i.atc))
+            .filter(|m| {
+                m.ingredients
+                    .iter()
+                    .any(|x| x.atc.starts_with(class) && x.atc != i.atc)
+            })
             .collect();
         others.dedup_by(|a, b| a.ingredients == b.ingredients);
         let distinct: std::collections::BTreeSet<&str> = others
             .iter()
-            .flat_map(|m| m.ingredients.iter().filter(|x| x.atc.starts_with(class)).map(|x| x.atc.as_str()))
+            .flat_map(|m| {
+                m.ingredients
+                    .iter()
+                    .filter(|x| x.atc.starts_with(class))
+                    .map(|x| x.atc.as_str())
+            })
             .collect();
         if distinct.len() as u32 + 1 > k.allowance(class) {
             let prior: Vec<String> = others.iter().map(|m| describe(m)).collect();
@@ -437,7 +492,11 @@ fn test(k: &Knowledge, history: &History, order: &Order, now: i64, cards: &mut V
             item.name,
             hospital(&r.hospital),
             date(r.at),
-            if r.summary.is_empty() { "见报告" } else { &r.summary }
+            if r.summary.is_empty() {
+                "见报告"
+            } else {
+                &r.summary
+            }
         ),
         order: Some(order.reference.clone()),
         evidence: vec![format!("DiagnosticReport/{}", r.id)],
@@ -455,7 +514,9 @@ pub fn patient_cards(k: &Knowledge, history: &History, now: i64) -> Vec<Card> {
         .allergies
         .iter()
         .filter_map(|a| match &a.allergen {
-            Allergen::Known { atc, .. } => Some(format!("{}（{}）", k.name_of(atc), hospital(&a.hospital))),
+            Allergen::Known { atc, .. } => {
+                Some(format!("{}（{}）", k.name_of(atc), hospital(&a.hospital)))
+            }
             Allergen::Unmatched => None,
         })
         .collect();
@@ -463,16 +524,28 @@ pub fn patient_cards(k: &Knowledge, history: &History, now: i64) -> Vec<Card> {
         let high = history.allergies.iter().any(|a| a.high_criticality);
         cards.push(Card {
             rule: Rule::Summary,
-            indicator: if high { Indicator::Warning } else { Indicator::Info },
+            indicator: if high {
+                Indicator::Warning
+            } else {
+                Indicator::Info
+            },
             summary: clip(&format!("过敏史：{}", known.join("、")), 140),
             detail: format!("各医院记录的过敏：{}。", known.join("；")),
             order: None,
-            evidence: history.allergies.iter().map(|a| format!("AllergyIntolerance/{}", a.id)).collect(),
+            evidence: history
+                .allergies
+                .iter()
+                .map(|a| format!("AllergyIntolerance/{}", a.id))
+                .collect(),
             override_reasons: &[],
             saves: None,
         });
     }
-    for a in history.allergies.iter().filter(|a| a.allergen == Allergen::Unmatched) {
+    for a in history
+        .allergies
+        .iter()
+        .filter(|a| a.allergen == Allergen::Unmatched)
+    {
         cards.push(Card {
             rule: Rule::AllergyUnverified,
             indicator: Indicator::Info,
@@ -491,22 +564,46 @@ pub fn patient_cards(k: &Knowledge, history: &History, now: i64) -> Vec<Card> {
             *by_hospital.entry(hospital(h)).or_default() += 1;
         }
     }
-    let running = history.medications.iter().filter(|m| m.days_left(now) > 0).count();
+    let running = history
+        .medications
+        .iter()
+        .filter(|m| m.days_left(now) > 0)
+        .count();
     if !by_hospital.is_empty() || running > 0 {
-        let visits: Vec<String> = by_hospital.iter().map(|(h, n)| format!("{h} {n}次")).collect();
+        let visits: Vec<String> = by_hospital
+            .iter()
+            .map(|(h, n)| format!("{h} {n}次"))
+            .collect();
         cards.push(Card {
             rule: Rule::Summary,
             indicator: Indicator::Info,
             summary: clip(
-                &format!("近一年就诊：{}；在用药物{}种", if visits.is_empty() { "无".to_string() } else { visits.join("，") }, running),
+                &format!(
+                    "近一年就诊：{}；在用药物{}种",
+                    if visits.is_empty() {
+                        "无".to_string()
+                    } else {
+                        visits.join("，")
+                    },
+                    running
+                ),
                 140,
             ),
             detail: {
-                let mut recent: Vec<&(String, i64)> = history.diagnoses.iter().filter(|(_, at)| *at >= year).collect();
+                let mut recent: Vec<&(String, i64)> = history
+                    .diagnoses
+                    .iter()
+                    .filter(|(_, at)| *at >= year)
+                    .collect();
                 recent.sort_by_key(|(_, at)| -at);
                 format!(
                     "近一年诊断：{}。",
-                    recent.iter().take(5).map(|(d, at)| format!("{d}（{}）", date(*at))).collect::<Vec<_>>().join("；")
+                    recent
+                        .iter()
+                        .take(5)
+                        .map(|(d, at)| format!("{d}（{}）", date(*at)))
+                        .collect::<Vec<_>>()
+                        .join("；")
                 )
             },
             order: None,

@@ -87,7 +87,11 @@ fn check(history: Vec<Value>, order: Value, expect: Expect) {
             format!("{} {}: {}\n", c.indicator.code(), c.rule.code(), c.summary)
         })
         .collect();
-    expect.assert_eq(if shown.is_empty() { "no card\n" } else { &shown });
+    expect.assert_eq(if shown.is_empty() {
+        "no card\n"
+    } else {
+        &shown
+    });
 }
 
 #[test]
@@ -175,14 +179,26 @@ fn repeated_medication() {
         "#]],
     );
     check(
-        vec![prescribed("m1", code_of("nifedipine"), "2026-11-20", 30, ORAL)],
+        vec![prescribed(
+            "m1",
+            code_of("nifedipine"),
+            "2026-11-20",
+            30,
+            ORAL,
+        )],
         drug_order(DRUG, amlodipine, ORAL),
         expect![[r#"
             warning duplicate-class: 同类药物重复（ATC C08CA）：硝苯地平控释片，Organization/h02 2026-11-20开具（Practitioner/p9），余19天
         "#]],
     );
     check(
-        vec![prescribed("m1", code_of("acetylsalicylic acid"), "2026-11-20", 30, ORAL)],
+        vec![prescribed(
+            "m1",
+            code_of("acetylsalicylic acid"),
+            "2026-11-20",
+            30,
+            ORAL,
+        )],
         drug_order(DRUG, code_of("clopidogrel"), ORAL),
         expect![[r#"
             no card
@@ -273,9 +289,18 @@ fn repeated_tests() {
 fn the_patient_view() {
     let k = Knowledge::builtin();
     let items: Vec<(Value, Option<String>)> = vec![
-        (allergy("a1", Some("J01C"), "青霉素类", "confirmed"), Some("Organization/h01".into())),
-        (allergy("a2", None, "海鲜过敏", "confirmed"), Some("Organization/h02".into())),
-        (allergy("a3", Some("J01E"), "磺胺", "refuted"), Some("Organization/h02".into())),
+        (
+            allergy("a1", Some("J01C"), "青霉素类", "confirmed"),
+            Some("Organization/h01".into()),
+        ),
+        (
+            allergy("a2", None, "海鲜过敏", "confirmed"),
+            Some("Organization/h02".into()),
+        ),
+        (
+            allergy("a3", Some("J01E"), "磺胺", "refuted"),
+            Some("Organization/h02".into()),
+        ),
         (
             json!({"resourceType": "Encounter", "id": "e1", "period": {"start": "2026-10-01"}}),
             Some("Organization/h01".into()),
@@ -294,7 +319,8 @@ fn the_patient_view() {
         info summary: 过敏史：青霉素类（Organization/h01）
         info allergy-unverified: 未核实的过敏记录：“海鲜过敏”（Organization/h02）
         info summary: 近一年就诊：Organization/h01 1次；在用药物1种
-    "#]].assert_eq(&shown);
+    "#]]
+    .assert_eq(&shown);
 }
 
 #[test]
@@ -309,7 +335,11 @@ fn knowledge_loads_and_a_region_replaces_a_table() {
     .expect("the region's table loads");
     assert_eq!(region.allergen_in("海鲜过敏"), Some("V08A"));
     assert_eq!(region.allergen_in("青霉素过敏"), None);
-    assert!(region.versions.contains(&("allergy-synonyms.json".into(), "region-7".into())));
+    assert!(
+        region
+            .versions
+            .contains(&("allergy-synonyms.json".into(), "region-7".into()))
+    );
     let bad = Knowledge::load(|f| (f == "routes.json").then(|| "{".to_string()));
     assert_eq!(bad.err().map(|b| b.file), Some("routes.json".to_string()));
 }

@@ -20,6 +20,7 @@ pub const SUPPORTED_TYPES: &[&str] = &[
     "Binary",
     "Condition",
     "Consent",
+    "DetectedIssue",
     "DiagnosticReport",
     "DocumentReference",
     "Encounter",

@@ -51,7 +51,7 @@ async fn dispatch(State(app): State<Arc<AppState>>, req: Request) -> Response {
         || resource_type.starts_with('_')
         || matches!(
             resource_type.as_str(),
-            "metadata" | "shared" | "auth" | ".well-known"
+            "metadata" | "shared" | "auth" | ".well-known" | "cds-services" | "audit"
         ) {
         resource_type.as_str()
     } else {
@@ -84,6 +84,15 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
             ));
         }
         (&Method::GET, ["health"]) => return Ok((StatusCode::OK, "ok").into_response()),
+        // CDS Hooks discovery is open, as SMART discovery is.
+        (&Method::GET, ["cds-services"]) => {
+            let mut r = response::json_response(StatusCode::OK, &service::cds_discovery());
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("application/json"),
+            );
+            return Ok(r);
+        }
         (&Method::GET, [".well-known", "smart-configuration"]) => {
             let mut r =
                 response::json_response(StatusCode::OK, &crate::authn::smart_configuration(&base));
@@ -139,6 +148,59 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
         return Err(Error::BadOperation(format!("{method} is not supported on this path")).into());
     }
     match (&method, seg.as_slice()) {
+        (&Method::GET, ["cds-services", "$stats"]) => {
+            let now = crate::authn::now();
+            let bound = |name: &str, default: i64| -> Result<i64> {
+                match param(&pairs, name) {
+                    None => Ok(default),
+                    Some(v) => fhir::time::parse_range(&v)
+                        .map(|(lo, _)| lo / 1000)
+                        .ok_or_else(|| {
+                            Error::BadOperation(format!("{name} takes a FHIR date or instant"))
+                                .into()
+                        }),
+                }
+            };
+            let (from, to) = (bound("from", now - 30 * 86_400)?, bound("to", now + 60)?);
+            let stats = blocking(move || svc.cds_stats(&caller, from, to)).await?;
+            let rules: serde_json::Map<String, serde_json::Value> = stats
+                .into_iter()
+                .map(|(rule, s)| {
+                    (
+                        rule,
+                        serde_json::json!({
+                            "fired": s.fired, "accepted": s.accepted, "overridden": s.overridden,
+                            "override_reasons": s.reasons, "estimated_saving_cny": (s.saved * 100.0).round() / 100.0,
+                        }),
+                    )
+                })
+                .collect();
+            Ok(response::json_response(
+                StatusCode::OK,
+                &serde_json::json!({"from": fhir::time::format_instant(from * 1000), "to": fhir::time::format_instant(to * 1000), "rules": rules}),
+            ))
+        }
+        (&Method::POST, ["cds-services", id]) => {
+            let body = read_json(app, &headers, body).await?;
+            let id = id.to_string();
+            let now = crate::authn::now();
+            let cards = blocking(move || svc.cds_call(&caller, &id, &body, now)).await?;
+            let mut r = response::json_response(StatusCode::OK, &cards);
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("application/json"),
+            );
+            Ok(r)
+        }
+        (&Method::POST, ["cds-services", _, "feedback"]) => {
+            let body = read_json(app, &headers, body).await?;
+            let now = crate::authn::now();
+            blocking(move || svc.cds_feedback(&caller, &body, now)).await?;
+            Ok(response::json_response(
+                StatusCode::OK,
+                &serde_json::json!({}),
+            ))
+        }
         (&Method::GET, ["shared", "Patient", id]) => {
             let id = id.to_string();
             let now = crate::authn::now();
@@ -487,6 +549,25 @@ async fn read_body(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Ve
         .to_ascii_lowercase();
     if mime != "application/fhir+json" && mime != "application/json" {
         return Err(unsupported_media());
+    }
+    collect(app, body).await
+}
+
+/// A CDS Hooks body: plain JSON.
+async fn read_json(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Vec<u8>> {
+    let ct = header_str(headers, "content-type").unwrap_or_default();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if mime != "application/json" && mime != "application/fhir+json" {
+        return Err(ApiError::Http {
+            status: 415,
+            issue: IssueType::NotSupported,
+            message: "the body must be application/json".into(),
+        });
     }
     collect(app, body).await
 }

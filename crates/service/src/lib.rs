@@ -9,11 +9,13 @@ mod capability;
 mod error;
 mod identity;
 mod journal;
+mod reminders;
 mod shared;
 
 pub use error::{Description, Error, all_codes};
 pub use identity::{Candidate, Relinked};
 pub use journal::{Access, Flagged, Notifier};
+pub use reminders::{RuleStats, builtin_knowledge, discovery as cds_discovery};
 pub use shared::{ACCESS_TASKS, SHARED_TYPES, SharedItem, SharedRecord, classify};
 pub use store::{HistoryScope, Stats, Stored};
 pub use store::{Notice, OrgStats, Proof};
@@ -43,7 +45,7 @@ impl Caller {
     }
 
     /// A clinician acting for a hospital.
-    fn clinician(&self) -> Option<&policy::Caller> {
+    pub(crate) fn clinician(&self) -> Option<&policy::Caller> {
         match self {
             Caller::User(p)
                 if matches!(
@@ -164,6 +166,9 @@ pub struct Config {
     pub max_count: usize,
     /// The region's sharing policy.
     pub region: policy::Region,
+    /// What the reminders know (the region's tables, or the shipped ones).
+    pub knowledge: Arc<cds::Knowledge>,
+    pub cds: cds::Settings,
 }
 
 impl Default for Config {
@@ -172,6 +177,8 @@ impl Default for Config {
             default_count: 20,
             max_count: fhir::search::MAX_COUNT,
             region: policy::Region::default(),
+            knowledge: reminders::builtin_knowledge(),
+            cds: cds::Settings::default(),
         }
     }
 }

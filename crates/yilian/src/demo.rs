@@ -91,6 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         tls_cert: None,
         tls_key: None,
         region: serve::RegionArgs::default(),
+        knowledge: None,
     };
     let once = args.once;
     let data = args.data.clone();

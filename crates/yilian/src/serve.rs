@@ -25,6 +25,10 @@ pub struct Args {
     pub tls_key: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub region: RegionArgs,
+    /// A directory of the region's reminder knowledge files (allergy-synonyms.json,
+    /// drugs.json, tests.json, ...), each replacing the shipped table of that name.
+    #[arg(long, env = "YILIAN_KNOWLEDGE")]
+    pub knowledge: Option<std::path::PathBuf>,
 }
 
 /// The region's sharing policy.
@@ -83,6 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &args.store,
         service::Config {
             region: args.region.policy(),
+            knowledge: knowledge(args.knowledge.as_deref())?,
             ..service::Config::default()
         },
     )?;
@@ -99,6 +104,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             println!("listening on {scheme}://{addr}");
         }
     }))
+}
+
+/// The reminders' knowledge: the shipped tables, each replaced by the region's file.
+pub fn knowledge(dir: Option<&std::path::Path>) -> anyhow::Result<std::sync::Arc<cds::Knowledge>> {
+    let Some(dir) = dir else {
+        return Ok(service::builtin_knowledge());
+    };
+    anyhow::ensure!(dir.is_dir(), "{} is not a directory", dir.display());
+    let k = cds::Knowledge::load(|file| std::fs::read_to_string(dir.join(file)).ok())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    for (file, version) in &k.versions {
+        tracing::info!(file, version, "reminder knowledge");
+    }
+    Ok(std::sync::Arc::new(k))
 }
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

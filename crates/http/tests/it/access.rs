@@ -308,7 +308,7 @@ fn hospital_systems_and_people_sign_in() {
 }
 
 /// `days` ago, as a FHIR dateTime.
-fn ago(days: i64) -> String {
+pub(crate) fn ago(days: i64) -> String {
     fhir::time::format_instant((http_api::now() - days * 86_400) * 1000)
 }
 

@@ -12,6 +12,7 @@ use tower::ServiceExt;
 
 mod access;
 mod audit_trail;
+mod hooks;
 
 fn app() -> axum::Router {
     app_with(credentials())

@@ -1,0 +1,453 @@
+//! CDS Hooks 2.0: the reminders as a service any hospital system calls. A hook reads the
+//! patient's shared record under the caller's own authorization (so consent decides and the
+//! read is audited), adds what the caller prefetched, and answers cards (`cds`). Each fired
+//! reminder is kept as a FHIR `DetectedIssue` named by its card's uuid; feedback (accepted,
+//! or overridden with a reason) updates it, and the statistics are read from them.
+
+use crate::{Caller, Error, Service, Stored};
+use cds::{Card, History, Order, Rule};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, OnceLock};
+use store::{Entry, WriteOp};
+
+/// Card uuids, as DetectedIssue identifiers.
+pub const CARD_IDS: &str = "urn:ietf:rfc:3986";
+/// The hook call that fired a card, as a second DetectedIssue identifier.
+pub const HOOK_INSTANCES: &str = "https://yilian.health/fhir/sid/cds-hook-instance";
+/// Rule codes, as DetectedIssue codes.
+pub const RULES: &str = "https://yilian.health/fhir/CodeSystem/cds-rule";
+const OVERRIDE: &str = "https://yilian.health/fhir/StructureDefinition/cds-override-reason";
+const SAVES: &str = "https://yilian.health/fhir/StructureDefinition/cds-estimated-saving";
+
+/// The knowledge Yilian ships, parsed once.
+pub fn builtin_knowledge() -> Arc<cds::Knowledge> {
+    static K: OnceLock<Arc<cds::Knowledge>> = OnceLock::new();
+    K.get_or_init(|| Arc::new(cds::Knowledge::builtin()))
+        .clone()
+}
+
+/// The services, as `GET /cds-services` lists them.
+const SERVICES: &[(&str, &str, &str, &str)] = &[
+    (
+        "yilian-patient-view",
+        "patient-view",
+        "医联：跨院过敏史与就诊摘要",
+        "Allergies recorded at every hospital and a short cross-hospital summary",
+    ),
+    (
+        "yilian-order-select",
+        "order-select",
+        "医联：药物过敏、重复用药、重复检查提醒",
+        "Drug allergy, repeated medication and repeated test reminders as orders are chosen",
+    ),
+    (
+        "yilian-order-sign",
+        "order-sign",
+        "医联：签署前的药物过敏、重复用药、重复检查提醒",
+        "The same reminders when the orders are signed",
+    ),
+];
+
+/// `GET /cds-services`.
+pub fn discovery() -> Value {
+    json!({"services": SERVICES.iter().map(|(id, hook, title, description)| {
+        let mut s = json!({
+            "id": id, "hook": hook, "title": title, "description": description,
+            "prefetch": {
+                "patient": "Patient/{{context.patientId}}",
+                "allergies": "AllergyIntolerance?patient={{context.patientId}}",
+                "medications": "MedicationRequest?patient={{context.patientId}}&status=active",
+            },
+        });
+        if *hook != "patient-view" {
+            s["usageRequirements"] = json!("Send draftOrders (MedicationRequest, ServiceRequest) with drug codes from https://yilian.health/fhir/CodeSystem/drug or ATC, and test codes in LOINC.");
+        }
+        s
+    }).collect::<Vec<_>>()})
+}
+
+/// Resources in a prefetch value: a Bundle's entries, or one resource.
+fn resources_in(v: &Value) -> Vec<Value> {
+    match v.get("resourceType").and_then(Value::as_str) {
+        Some("Bundle") => v
+            .get("entry")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.get("resource").cloned())
+            .collect(),
+        Some(_) => vec![v.clone()],
+        None => Vec::new(),
+    }
+}
+
+fn bad(m: &str) -> Error {
+    Error::BadOperation(m.to_string())
+}
+
+/// Per rule: fired, accepted, overridden (with reasons), and what accepting saved.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RuleStats {
+    pub fired: u64,
+    pub accepted: u64,
+    pub overridden: u64,
+    pub reasons: BTreeMap<String, u64>,
+    pub saved: f64,
+}
+
+impl Service {
+    /// `POST /cds-services/{id}`: the cards for one hook call.
+    pub fn cds_call(
+        &self,
+        caller: &Caller,
+        service_id: &str,
+        body: &[u8],
+        now: i64,
+    ) -> Result<Value, Error> {
+        let hook = SERVICES
+            .iter()
+            .find(|(id, ..)| *id == service_id)
+            .map(|(_, hook, ..)| *hook)
+            .ok_or_else(|| Error::NotFound {
+                resource_type: "cds-service".into(),
+                id: service_id.into(),
+            })?;
+        if caller.clinician().is_none() {
+            return Err(Error::Forbidden(
+                "reminders are for clinicians acting for a hospital".to_string(),
+            ));
+        }
+        let request = fhir::json::parse_object(body)?;
+        if request.get("hook").and_then(Value::as_str) != Some(hook) {
+            return Err(bad(&format!("this service answers the {hook} hook")));
+        }
+        let instance = request
+            .get("hookInstance")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("hookInstance is required"))?;
+        let context = request
+            .get("context")
+            .ok_or_else(|| bad("context is required"))?;
+        let patient = context
+            .get("patientId")
+            .and_then(Value::as_str)
+            .filter(|p| fhir::is_valid_id(p))
+            .ok_or_else(|| bad("context.patientId is required"))?;
+        // The record from every hospital, as the caller's authorization allows.
+        let mut items: Vec<(Value, Option<String>)> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut notes: Vec<Card> = Vec::new();
+        match self.shared_record(caller, patient, now) {
+            Ok(record) => {
+                let mut names: BTreeMap<String, Option<String>> = BTreeMap::new();
+                for item in record.items {
+                    let Ok(v) = serde_json::from_slice::<Value>(&item.stored.body) else {
+                        continue;
+                    };
+                    seen.insert(format!("{}/{}", item.stored.resource_type, item.stored.id));
+                    let hospital = item.source.as_ref().map(|org| {
+                        names
+                            .entry(org.clone())
+                            .or_insert_with(|| self.organization_name(org))
+                            .clone()
+                            .unwrap_or_else(|| org.clone())
+                    });
+                    items.push((v, hospital));
+                }
+            }
+            Err(Error::Forbidden(why)) => notes.push(Card {
+                rule: Rule::Summary,
+                indicator: cds::Indicator::Info,
+                summary: cds::rules::clip(
+                    &format!("未能读取跨院记录，仅依据本院数据提醒：{why}"),
+                    140,
+                ),
+                detail: format!(
+                    "The shared record was not read: {why}. Only the prefetched data was checked."
+                ),
+                order: None,
+                evidence: vec![],
+                override_reasons: &[],
+                saves: None,
+            }),
+            Err(e) => return Err(e),
+        }
+        // What the caller prefetched (its own hospital's data) counts too.
+        if let Some(prefetch) = request.get("prefetch").and_then(Value::as_object) {
+            for v in prefetch.values().flat_map(resources_in) {
+                let key = format!(
+                    "{}/{}",
+                    v.get("resourceType")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                    v.get("id").and_then(Value::as_str).unwrap_or_default()
+                );
+                if seen.insert(key) {
+                    items.push((v, Some("本院 this hospital".to_string())));
+                }
+            }
+        }
+        let k = &self.config.knowledge;
+        let history = History::read(k, &items);
+        let mut cards = notes;
+        if hook == "patient-view" {
+            cards.extend(cds::patient_cards(k, &history, now));
+        } else {
+            let selected: Option<Vec<&str>> = context
+                .get("selections")
+                .and_then(Value::as_array)
+                .map(|s| s.iter().filter_map(Value::as_str).collect());
+            let orders: Vec<Order> = context
+                .get("draftOrders")
+                .map(resources_in)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|r| {
+                    let reference = format!(
+                        "{}/{}",
+                        r.get("resourceType")?.as_str()?,
+                        r.get("id")?.as_str()?
+                    );
+                    let chosen = selected
+                        .as_ref()
+                        .is_none_or(|s| s.contains(&reference.as_str()));
+                    chosen.then_some(Order {
+                        reference,
+                        resource: r,
+                    })
+                })
+                .collect();
+            cards.extend(cds::order_cards(
+                k,
+                &self.config.cds,
+                &history,
+                &orders,
+                now,
+            ));
+        }
+        let uuids: Vec<String> = cards
+            .iter()
+            .map(|_| uuid::Uuid::new_v4().to_string())
+            .collect();
+        self.keep_fired(caller, patient, instance, &cards, &uuids, now)?;
+        Ok(
+            json!({"cards": cards.iter().zip(&uuids).map(|(c, u)| cds::card_json(c, u, &k.versions)).collect::<Vec<_>>()}),
+        )
+    }
+
+    fn organization_name(&self, reference: &str) -> Option<String> {
+        let id = reference.strip_prefix("Organization/")?;
+        let stored = self.store.read("Organization", id).ok()??;
+        let v: Value = serde_json::from_slice(&stored.body).ok()?;
+        v.get("name")?.as_str().map(str::to_string)
+    }
+
+    /// Each fired reminder (not the summaries) as a DetectedIssue, in one transaction.
+    fn keep_fired(
+        &self,
+        caller: &Caller,
+        patient: &str,
+        instance: &str,
+        cards: &[Card],
+        uuids: &[String],
+        now: i64,
+    ) -> Result<(), Error> {
+        let entries: Vec<Entry> = cards
+            .iter()
+            .zip(uuids)
+            .filter(|(c, _)| !matches!(c.rule, Rule::Summary | Rule::AllergyUnverified | Rule::UnknownOrder))
+            .map(|(c, uuid)| {
+                let mut issue = json!({
+                    "resourceType": "DetectedIssue",
+                    "identifier": [
+                        {"system": CARD_IDS, "value": format!("urn:uuid:{uuid}")},
+                        {"system": HOOK_INSTANCES, "value": instance.chars().take(100).collect::<String>()},
+                    ],
+                    "status": "preliminary",
+                    "code": {"coding": [{"system": RULES, "code": c.rule.code()}]},
+                    "severity": match c.indicator { cds::Indicator::Critical => "high", cds::Indicator::Warning => "moderate", cds::Indicator::Info => "low" },
+                    "patient": {"reference": format!("Patient/{patient}")},
+                    "identifiedDateTime": fhir::time::format_instant(now * 1000),
+                    "detail": c.summary,
+                });
+                if let Some(author) = match caller {
+                    Caller::User(p) => p.caller.practitioner.clone(),
+                    Caller::System => None,
+                } {
+                    issue["author"] = json!({"reference": author});
+                }
+                let implicated: Vec<Value> = c.evidence.iter().map(|e| json!({"reference": e})).collect();
+                if !implicated.is_empty() {
+                    issue["implicated"] = Value::Array(implicated);
+                }
+                if let Some(saves) = c.saves {
+                    issue["extension"] = json!([{"url": SAVES, "valueMoney": {"value": (saves * 100.0).round() / 100.0, "currency": "CNY"}}]);
+                }
+                self.check_resource(Some("DetectedIssue"), &issue)?;
+                Ok(Entry {
+                    full_url: None,
+                    op: WriteOp::Create { resource: issue, if_none_exist: None },
+                })
+            })
+            .collect::<Result<_, Error>>()?;
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.transact(caller, entries, None)?;
+        Ok(())
+    }
+
+    /// `POST /cds-services/{id}/feedback`: accepted, or overridden with a reason.
+    pub fn cds_feedback(&self, caller: &Caller, body: &[u8], now: i64) -> Result<usize, Error> {
+        if caller.clinician().is_none() {
+            return Err(Error::Forbidden(
+                "feedback comes from the clinician who saw the card".to_string(),
+            ));
+        }
+        let v = fhir::json::parse_object(body)?;
+        let list = v
+            .get("feedback")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("feedback is a list"))?;
+        let mut updated = 0;
+        for f in list {
+            let card = f
+                .get("card")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad("each feedback names its card"))?;
+            let outcome = f.get("outcome").and_then(Value::as_str);
+            let pairs = vec![(
+                "identifier".to_string(),
+                format!("{CARD_IDS}|urn:uuid:{card}"),
+            )];
+            let found = self.search_all("DetectedIssue", &[("identifier", &pairs[0].1)])?;
+            let Some(stored) = found.first() else {
+                // A summary card, or one from another server: nothing kept to update.
+                continue;
+            };
+            let mut issue: Value = serde_json::from_slice(&stored.body)
+                .map_err(|_| Error::Internal("a stored DetectedIssue is not JSON".into()))?;
+            issue["status"] = json!("final");
+            match outcome {
+                Some("accepted") => {
+                    issue["mitigation"] = json!([{
+                        "action": {"coding": [{"system": RULES, "code": "accepted"}], "text": "建议已采纳 suggestion accepted"},
+                        "date": fhir::time::format_instant(now * 1000),
+                    }]);
+                }
+                Some("overridden") => {
+                    let reason = f
+                        .pointer("/overrideReason/reason/code")
+                        .and_then(Value::as_str)
+                        .unwrap_or("unspecified");
+                    let mut ext = issue
+                        .get("extension")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default();
+                    ext.push(json!({"url": OVERRIDE, "valueCoding": {"system": cds::rules::REASONS, "code": reason}}));
+                    issue["extension"] = Value::Array(ext);
+                }
+                _ => return Err(bad("outcome is accepted or overridden")),
+            }
+            self.check_resource(Some("DetectedIssue"), &issue)?;
+            self.transact(
+                caller,
+                vec![Entry {
+                    full_url: None,
+                    op: WriteOp::Update {
+                        resource_type: "DetectedIssue".into(),
+                        id: stored.id.clone(),
+                        resource: issue,
+                        if_match: Some(stored.version),
+                    },
+                }],
+                None,
+            )?;
+            updated += 1;
+        }
+        Ok(updated)
+    }
+
+    /// Per rule, over reminders fired in `[from, to)` (seconds): how often each fired, was
+    /// accepted or overridden (and why), and what the accepted ones saved.
+    pub fn cds_stats(
+        &self,
+        caller: &Caller,
+        from: i64,
+        to: i64,
+    ) -> Result<BTreeMap<String, RuleStats>, Error> {
+        match caller {
+            Caller::System => {}
+            Caller::User(p)
+                if matches!(p.caller.role, policy::Role::Auditor | policy::Role::Admin) => {}
+            _ => {
+                return Err(Error::Forbidden(
+                    "reminder statistics are for auditors and administrators".to_string(),
+                ));
+            }
+        }
+        let mut out: BTreeMap<String, RuleStats> = BTreeMap::new();
+        let mut page: Option<String> = None;
+        loop {
+            let mut pairs = vec![
+                (
+                    "identified".to_string(),
+                    format!("ge{}", fhir::time::format_instant(from * 1000)),
+                ),
+                (
+                    "identified".to_string(),
+                    format!("lt{}", fhir::time::format_instant(to * 1000)),
+                ),
+                ("_count".to_string(), self.config.max_count.to_string()),
+            ];
+            if let Some(p) = &page {
+                pairs.push(("_page".to_string(), p.clone()));
+            }
+            let q = fhir::search::parse_query("DetectedIssue", &pairs, false)
+                .map_err(Error::BadSearch)?;
+            let result = self.store.search(&q)?;
+            for s in &result.matches {
+                tally(&mut out, s);
+            }
+            match result.next {
+                Some(n) => page = Some(n),
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn tally(out: &mut BTreeMap<String, RuleStats>, s: &Stored) {
+    let Ok(v) = serde_json::from_slice::<Value>(&s.body) else {
+        return;
+    };
+    let Some(rule) = v.pointer("/code/coding/0/code").and_then(Value::as_str) else {
+        return;
+    };
+    let e = out.entry(rule.to_string()).or_default();
+    e.fired += 1;
+    let ext = v
+        .get("extension")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if v.get("mitigation").is_some() {
+        e.accepted += 1;
+        e.saved += ext
+            .iter()
+            .filter(|x| x.get("url").and_then(Value::as_str) == Some(SAVES))
+            .filter_map(|x| x.pointer("/valueMoney/value").and_then(Value::as_f64))
+            .sum::<f64>();
+    }
+    if let Some(reason) = ext
+        .iter()
+        .find(|x| x.get("url").and_then(Value::as_str) == Some(OVERRIDE))
+        .and_then(|x| x.pointer("/valueCoding/code").and_then(Value::as_str))
+    {
+        e.overridden += 1;
+        *e.reasons.entry(reason.to_string()).or_default() += 1;
+    }
+}
