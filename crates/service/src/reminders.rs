@@ -317,11 +317,8 @@ impl Service {
                 .and_then(Value::as_str)
                 .ok_or_else(|| bad("each feedback names its card"))?;
             let outcome = f.get("outcome").and_then(Value::as_str);
-            let pairs = vec![(
-                "identifier".to_string(),
-                format!("{CARD_IDS}|urn:uuid:{card}"),
-            )];
-            let found = self.search_all("DetectedIssue", &[("identifier", &pairs[0].1)])?;
+            let identifier = format!("{CARD_IDS}|urn:uuid:{card}");
+            let found = self.search_all("DetectedIssue", &[("identifier", &identifier)])?;
             let Some(stored) = found.first() else {
                 // A summary card, or one from another server: nothing kept to update.
                 continue;

@@ -38,12 +38,15 @@ pub enum What {
     Mpi(crate::bench_mpi::Args),
     /// The audit log: append rate, the latency a record adds, proofs, verification.
     Audit(crate::bench_audit::Args),
+    /// CDS Hooks calls for a patient with 500 resources, from many clients.
+    Cds(crate::bench_cds::Args),
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.what {
         Some(What::Mpi(a)) => return crate::bench_mpi::run(a),
         Some(What::Audit(a)) => return crate::bench_audit::run(a),
+        Some(What::Cds(a)) => return crate::bench_cds::run(a),
         None => {}
     }
     generation(&args)?;

@@ -131,7 +131,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let linked = linked_person(&region)?;
         identity_tour(&base, &linked, &token).await?;
         let opened = shared_tour(&base, &demo_persons(&region)?, &credentials).await?;
-        if let Some(patient) = opened {
+        if let Some((patient, hospital)) = opened {
+            cds_tour(&base, &patient, &hospital, &credentials).await?;
             audit_tour(&base, &patient, &credentials, &token).await?;
         }
         let (svc, dir) = (service.clone(), store_dir.clone());
@@ -639,7 +640,7 @@ async fn shared_tour(
     base: &str,
     people: &[DemoPerson],
     credentials: &auth::Config,
-) -> anyhow::Result<Option<String>> {
+) -> anyhow::Result<Option<(String, String)>> {
     let doctor = |hospital: &str, purpose: policy::Purpose| {
         crate::admin::doctor(hospital, "demo-doctor", purpose)
     };
@@ -714,9 +715,115 @@ async fn shared_tour(
         "GET {path}\n  the same doctor, in the emergency: {status} {}",
         shared_summary(&body)
     );
-    Ok(Some(
+    Ok(Some((
         path.trim_start_matches("/shared/Patient/").to_string(),
-    ))
+        hospital.to_string(),
+    )))
+}
+
+/// The reminders as a hospital system meets them: CDS Hooks calls for the patient the
+/// doctor opened, with orders that repeat what another hospital did.
+async fn cds_tour(
+    base: &str,
+    patient: &str,
+    hospital: &str,
+    credentials: &auth::Config,
+) -> anyhow::Result<()> {
+    println!("\nReminders (CDS Hooks 2.0, GET /cds-services), for a doctor of {hospital}:");
+    let token = crate::admin::mint(
+        credentials,
+        &crate::admin::doctor(hospital, "demo-doctor", policy::Purpose::Treatment),
+        600,
+    )?;
+    let (_, body) = http_get(base, &format!("/shared/Patient/{patient}"), &token).await?;
+    let record: Value = serde_json::from_slice(&body)?;
+    let resources: Vec<&Value> = record["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| &e["resource"])
+        .collect();
+    let coded = |v: &Value, system: &str| {
+        v["coding"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["system"] == system)
+            .and_then(|c| c["code"].as_str())
+            .map(str::to_string)
+    };
+    // Draft orders: a drug the patient is allergic to (or amoxicillin), the newest
+    // prescription again, and the newest mutually recognized test again.
+    let allergen = resources
+        .iter()
+        .filter(|r| r["resourceType"] == "AllergyIntolerance")
+        .find_map(|r| coded(&r["code"], terminology::systems::ATC));
+    let allergic_drug = terminology::DRUGS
+        .iter()
+        .find(|d| allergen.as_deref().is_some_and(|a| d.atc.starts_with(a)))
+        .or_else(|| {
+            terminology::DRUGS
+                .iter()
+                .find(|d| d.ingredient_en == "amoxicillin")
+        })
+        .context("a drug to order")?;
+    let mut orders = vec![
+        serde_json::json!({"resourceType": "MedicationRequest", "id": "draft-1", "status": "draft", "intent": "order",
+        "subject": {"reference": format!("Patient/{patient}")},
+        "medicationCodeableConcept": {"coding": [{"system": terminology::systems::DRUG, "code": allergic_drug.code}], "text": allergic_drug.zh}}),
+    ];
+    if let Some(repeat) = resources
+        .iter()
+        .filter(|r| r["resourceType"] == "MedicationRequest")
+        .find_map(|r| coded(&r["medicationCodeableConcept"], terminology::systems::DRUG))
+    {
+        orders.push(serde_json::json!({"resourceType": "MedicationRequest", "id": "draft-2", "status": "draft", "intent": "order",
+            "subject": {"reference": format!("Patient/{patient}")},
+            "medicationCodeableConcept": {"coding": [{"system": terminology::systems::DRUG, "code": repeat}]}}));
+    }
+    if let Some(test) = resources
+        .iter()
+        .filter(|r| r["resourceType"] == "DiagnosticReport" && r["meta"]["tag"].is_array())
+        .find_map(|r| coded(&r["code"], terminology::systems::LOINC))
+    {
+        orders.push(serde_json::json!({"resourceType": "ServiceRequest", "id": "draft-3", "status": "draft", "intent": "order",
+            "subject": {"reference": format!("Patient/{patient}")},
+            "code": {"coding": [{"system": terminology::systems::LOINC, "code": test}]}}));
+    }
+    let addr = base
+        .trim_start_matches("http://")
+        .parse()
+        .context("base is http://ip:port")?;
+    let mut conn = Connection::open(addr).await?.with_token(&token);
+    for (hook, context) in [
+        (
+            "patient-view",
+            serde_json::json!({"userId": "Practitioner/demo-doctor", "patientId": patient}),
+        ),
+        (
+            "order-select",
+            serde_json::json!({"userId": "Practitioner/demo-doctor", "patientId": patient,
+                "draftOrders": {"resourceType": "Bundle", "type": "collection", "entry": orders.iter().map(|o| serde_json::json!({"resource": o})).collect::<Vec<_>>()}}),
+        ),
+    ] {
+        let request = serde_json::json!({"hook": hook, "hookInstance": uuid::Uuid::new_v4().to_string(), "context": context});
+        let (status, body) = conn
+            .post(
+                &format!("/cds-services/yilian-{hook}"),
+                request.to_string().as_bytes(),
+            )
+            .await?;
+        let v: Value = serde_json::from_slice(&body).unwrap_or_default();
+        println!("POST /cds-services/yilian-{hook}: {status}");
+        for c in v["cards"].as_array().into_iter().flatten() {
+            println!(
+                "  [{}] {}",
+                c["indicator"].as_str().unwrap_or_default(),
+                c["summary"].as_str().unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The patient's access log and notices, the auditor's anomalies and review queue, and a

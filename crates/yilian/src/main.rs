@@ -8,6 +8,7 @@ mod admin;
 mod audit_cmd;
 mod bench;
 mod bench_audit;
+mod bench_cds;
 mod bench_mpi;
 mod client;
 mod demo;
