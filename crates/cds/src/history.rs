@@ -106,39 +106,7 @@ fn text_of(concept: &Value) -> String {
 
 /// Seconds since the epoch of a FHIR date or dateTime (its start).
 pub fn seconds(s: &str) -> Option<i64> {
-    let date = s.get(..10)?;
-    let mut parts = date.split('-');
-    let (y, m, d): (i64, i64, i64) = (
-        parts.next()?.parse().ok()?,
-        parts.next()?.parse().ok()?,
-        parts.next()?.parse().ok()?,
-    );
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let mut secs = days * 86_400;
-    if let Some(time) = s.get(11..19) {
-        let mut t = time.split(':');
-        let h: i64 = t.next()?.parse().ok()?;
-        let mi: i64 = t.next()?.parse().ok()?;
-        let se: i64 = t.next()?.get(..2)?.parse().ok()?;
-        secs += h * 3600 + mi * 60 + se;
-        // An offset like +08:00 moves the instant back to UTC.
-        let rest = &s[19..];
-        let rest = rest.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
-        if let Some(sign) = rest.chars().next().filter(|c| *c == '+' || *c == '-') {
-            let oh: i64 = rest.get(1..3)?.parse().ok()?;
-            let om: i64 = rest.get(4..6)?.parse().ok()?;
-            let off = oh * 3600 + om * 60;
-            secs -= if sign == '+' { off } else { -off };
-        }
-    }
-    Some(secs)
+    fhir::time::parse_range(s).map(|(lo, _)| lo.div_euclid(1000))
 }
 
 /// The drug a medication concept names: a product code, else an ATC code (a combination

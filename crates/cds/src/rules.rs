@@ -141,19 +141,10 @@ fn hospital(h: &Option<String>) -> &str {
     h.as_deref().unwrap_or("another hospital")
 }
 
+/// The day of `at` (seconds), as the region reads it (Beijing time).
 fn date(at: i64) -> String {
-    let days = at.div_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    format!("{:04}-{:02}-{:02}", if m <= 2 { y + 1 } else { y }, m, d)
+    let local = fhir::time::format_instant((at + 8 * 3600) * 1000);
+    local.get(..10).unwrap_or_default().to_string()
 }
 
 /// Settings a region may change.

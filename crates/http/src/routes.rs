@@ -181,7 +181,7 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
             ))
         }
         (&Method::POST, ["cds-services", id]) => {
-            let body = read_json(app, &headers, body).await?;
+            let body = read_body(app, &headers, body).await?;
             let id = id.to_string();
             let now = crate::authn::now();
             let cards = blocking(move || svc.cds_call(&caller, &id, &body, now)).await?;
@@ -193,7 +193,7 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
             Ok(r)
         }
         (&Method::POST, ["cds-services", _, "feedback"]) => {
-            let body = read_json(app, &headers, body).await?;
+            let body = read_body(app, &headers, body).await?;
             let now = crate::authn::now();
             blocking(move || svc.cds_feedback(&caller, &body, now)).await?;
             Ok(response::json_response(
@@ -549,25 +549,6 @@ async fn read_body(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Ve
         .to_ascii_lowercase();
     if mime != "application/fhir+json" && mime != "application/json" {
         return Err(unsupported_media());
-    }
-    collect(app, body).await
-}
-
-/// A CDS Hooks body: plain JSON.
-async fn read_json(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Vec<u8>> {
-    let ct = header_str(headers, "content-type").unwrap_or_default();
-    let mime = ct
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    if mime != "application/json" && mime != "application/fhir+json" {
-        return Err(ApiError::Http {
-            status: 415,
-            issue: IssueType::NotSupported,
-            message: "the body must be application/json".into(),
-        });
     }
     collect(app, body).await
 }
