@@ -345,7 +345,8 @@ fn duplicates(
     let running: Vec<&Medication> = history
         .medications
         .iter()
-        .filter(|m| m.start >= since && m.start <= now && m.days_left(now) > 0 && m.route == route)
+        .filter(|m| m.start >= since && m.start <= now && m.days_left(now) > 0)
+        .filter(|m| m.route == route)
         .collect();
     let describe = |m: &Medication| {
         format!(
@@ -360,10 +361,13 @@ fn duplicates(
             m.days_left(now)
         )
     };
+    // One substance may carry several ATC codes (an eye drop and a tablet): same code or
+    // same name is the same ingredient, and the route decides whether it repeats.
+    let same = |a: &Ingredient, b: &Ingredient| a.atc == b.atc || a.name == b.name;
     let mut same_ingredient = Vec::new();
     for i in ingredients {
         for m in &running {
-            if m.ingredients.iter().any(|x| x.atc == i.atc) {
+            if m.ingredients.iter().any(|x| same(x, i)) {
                 same_ingredient.push((i, *m));
             }
         }

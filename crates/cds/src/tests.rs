@@ -219,6 +219,34 @@ fn repeated_medication() {
             no card
         "#]],
     );
+    // Levofloxacin eye drops running do not repeat levofloxacin tablets; tablets do.
+    let by_atc = |atc: &str| {
+        terminology::DRUGS
+            .iter()
+            .find(|d| d.atc == atc)
+            .unwrap_or_else(|| panic!("{atc} is in the drug table"))
+            .code
+    };
+    check(
+        vec![prescribed(
+            "m1",
+            by_atc("S01AE05"),
+            "2026-11-25",
+            14,
+            "54485002",
+        )],
+        drug_order(DRUG, by_atc("J01MA12"), ORAL),
+        expect![[r#"
+            no card
+        "#]],
+    );
+    check(
+        vec![prescribed("m1", by_atc("J01MA12"), "2026-11-25", 14, ORAL)],
+        drug_order(DRUG, by_atc("J01MA12"), ORAL),
+        expect![[r#"
+            warning duplicate-ingredient: 重复用药：左氧氟沙星正在服用（左氧氟沙星片，Organization/h02 2026-11-25开具（Practitioner/p9），余8天）
+        "#]],
+    );
     let mometasone_skin = terminology::DRUGS
         .iter()
         .find(|d| d.atc == "D07AC13")

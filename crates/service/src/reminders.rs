@@ -141,7 +141,29 @@ impl Service {
         match self.shared_record(caller, patient, now) {
             Ok(record) => {
                 let mut names: BTreeMap<String, Option<String>> = BTreeMap::new();
+                // Only what the hook reads is parsed: a record of hundreds of items is
+                // mostly results and visits the order hooks do not need.
+                let wanted: &[&str] = if hook == "patient-view" {
+                    &[
+                        "AllergyIntolerance",
+                        "MedicationRequest",
+                        "MedicationDispense",
+                        "Encounter",
+                        "Condition",
+                    ]
+                } else {
+                    &[
+                        "AllergyIntolerance",
+                        "MedicationRequest",
+                        "MedicationDispense",
+                        "DiagnosticReport",
+                        "Observation",
+                    ]
+                };
                 for item in record.items {
+                    if !wanted.contains(&item.stored.resource_type.as_str()) {
+                        continue;
+                    }
                     let Ok(v) = serde_json::from_slice::<Value>(&item.stored.body) else {
                         continue;
                     };
