@@ -29,10 +29,14 @@ pub enum Action {
     SignIn,
     /// An auditor's review of an access.
     Review,
+    /// Reminders fired by a CDS Hooks call, each card named.
+    Reminder,
+    /// A clinician's answer to a reminder: accepted, or overridden and why.
+    ReminderFeedback,
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 16] = [
         Action::Read,
         Action::Search,
         Action::History,
@@ -47,6 +51,8 @@ impl Action {
         Action::Identity,
         Action::SignIn,
         Action::Review,
+        Action::Reminder,
+        Action::ReminderFeedback,
     ];
 
     /// The code stored and searched (`subtype` in the AuditEvent view).
@@ -66,6 +72,8 @@ impl Action {
             Action::Identity => "identity",
             Action::SignIn => "sign-in",
             Action::Review => "review",
+            Action::Reminder => "reminder",
+            Action::ReminderFeedback => "reminder-feedback",
         }
     }
 
@@ -91,13 +99,18 @@ impl Action {
         match self {
             Action::Read | Action::Shared | Action::History => "R",
             Action::Create => "C",
-            Action::Update | Action::Consent | Action::Identity | Action::Review => "U",
+            Action::Update
+            | Action::Consent
+            | Action::Identity
+            | Action::Review
+            | Action::ReminderFeedback => "U",
             Action::Delete => "D",
             Action::Search
             | Action::Export
             | Action::BreakGlass
             | Action::Transaction
-            | Action::SignIn => "E",
+            | Action::SignIn
+            | Action::Reminder => "E",
         }
     }
 }

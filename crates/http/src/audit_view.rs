@@ -46,10 +46,14 @@ fn interaction(a: Action) -> &'static str {
         Action::Search | Action::Export => "search-type",
         Action::History => "history-instance",
         Action::Create => "create",
-        Action::Update | Action::Consent | Action::Identity | Action::Review => "update",
+        Action::Update
+        | Action::Consent
+        | Action::Identity
+        | Action::Review
+        | Action::ReminderFeedback => "update",
         Action::Delete => "delete",
         Action::Transaction => "transaction",
-        Action::BreakGlass | Action::SignIn => "operation",
+        Action::BreakGlass | Action::SignIn | Action::Reminder => "operation",
     }
 }
 

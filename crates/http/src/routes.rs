@@ -194,8 +194,7 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
         }
         (&Method::POST, ["cds-services", _, "feedback"]) => {
             let body = read_body(app, &headers, body).await?;
-            let now = crate::authn::now();
-            blocking(move || svc.cds_feedback(&caller, &body, now)).await?;
+            blocking(move || svc.cds_feedback(&caller, &body)).await?;
             Ok(response::json_response(
                 StatusCode::OK,
                 &serde_json::json!({}),

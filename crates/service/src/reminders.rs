@@ -1,24 +1,19 @@
 //! CDS Hooks 2.0: the reminders as a service any hospital system calls. A hook reads the
 //! patient's shared record under the caller's own authorization (so consent decides and the
 //! read is audited), adds what the caller prefetched, and answers cards (`cds`). Each fired
-//! reminder is kept as a FHIR `DetectedIssue` named by its card's uuid; feedback (accepted,
-//! or overridden with a reason) updates it, and the statistics are read from them.
+//! call's fired reminders are an audit record naming each card's uuid and rule; feedback
+//! (accepted, or overridden with a reason) is a record naming the card, and the statistics
+//! are read from them. Both ride the audit log's group commit.
 
-use crate::{Caller, Error, Service, Stored};
+use crate::{Caller, Error, Service};
+use audit::{Action, Outcome};
 use cds::{Card, History, Order, Rule};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
-use store::{Entry, WriteOp};
 
-/// Card uuids, as DetectedIssue identifiers.
-pub const CARD_IDS: &str = "urn:ietf:rfc:3986";
-/// The hook call that fired a card, as a second DetectedIssue identifier.
-pub const HOOK_INSTANCES: &str = "https://yilian.health/fhir/sid/cds-hook-instance";
-/// Rule codes, as DetectedIssue codes.
-pub const RULES: &str = "https://yilian.health/fhir/CodeSystem/cds-rule";
-const OVERRIDE: &str = "https://yilian.health/fhir/StructureDefinition/cds-override-reason";
-const SAVES: &str = "https://yilian.health/fhir/StructureDefinition/cds-estimated-saving";
+/// How a fired card is named in the audit log: `card:{uuid}|{rule}|{saving}`.
+const CARD: &str = "card:";
 
 /// The knowledge Yilian ships, parsed once.
 pub fn builtin_knowledge() -> Arc<cds::Knowledge> {
@@ -252,7 +247,7 @@ impl Service {
             .iter()
             .map(|_| uuid::Uuid::new_v4().to_string())
             .collect();
-        self.keep_fired(caller, patient, instance, &cards, &uuids, now)?;
+        self.keep_fired(caller, patient, instance, &cards, &uuids)?;
         Ok(
             json!({"cards": cards.iter().zip(&uuids).map(|(c, u)| cds::card_json(c, u, &k.versions)).collect::<Vec<_>>()}),
         )
@@ -265,7 +260,9 @@ impl Service {
         v.get("name")?.as_str().map(str::to_string)
     }
 
-    /// Each fired reminder (not the summaries) as a DetectedIssue, in one transaction.
+    /// Each fired reminder (not the summaries) in the audit log, with the patient's read:
+    /// one record per call through the group commit, so keeping them costs the hook no
+    /// write transaction of its own.
     fn keep_fired(
         &self,
         caller: &Caller,
@@ -273,55 +270,39 @@ impl Service {
         instance: &str,
         cards: &[Card],
         uuids: &[String],
-        now: i64,
     ) -> Result<(), Error> {
-        let entries: Vec<Entry> = cards
+        let fired: Vec<String> = cards
             .iter()
             .zip(uuids)
-            .filter(|(c, _)| !matches!(c.rule, Rule::Summary | Rule::AllergyUnverified | Rule::UnknownOrder))
-            .map(|(c, uuid)| {
-                let mut issue = json!({
-                    "resourceType": "DetectedIssue",
-                    "identifier": [
-                        {"system": CARD_IDS, "value": format!("urn:uuid:{uuid}")},
-                        {"system": HOOK_INSTANCES, "value": instance.chars().take(100).collect::<String>()},
-                    ],
-                    "status": "preliminary",
-                    "code": {"coding": [{"system": RULES, "code": c.rule.code()}]},
-                    "severity": match c.indicator { cds::Indicator::Critical => "high", cds::Indicator::Warning => "moderate", cds::Indicator::Info => "low" },
-                    "patient": {"reference": format!("Patient/{patient}")},
-                    "identifiedDateTime": fhir::time::format_instant(now * 1000),
-                    "detail": c.summary,
-                });
-                if let Some(author) = match caller {
-                    Caller::User(p) => p.caller.practitioner.clone(),
-                    Caller::System => None,
-                } {
-                    issue["author"] = json!({"reference": author});
-                }
-                let implicated: Vec<Value> = c.evidence.iter().map(|e| json!({"reference": e})).collect();
-                if !implicated.is_empty() {
-                    issue["implicated"] = Value::Array(implicated);
-                }
-                if let Some(saves) = c.saves {
-                    issue["extension"] = json!([{"url": SAVES, "valueMoney": {"value": (saves * 100.0).round() / 100.0, "currency": "CNY"}}]);
-                }
-                self.check_resource(Some("DetectedIssue"), &issue)?;
-                Ok(Entry {
-                    full_url: None,
-                    op: WriteOp::Create { resource: issue, if_none_exist: None },
-                })
+            .filter(|(c, _)| {
+                !matches!(
+                    c.rule,
+                    Rule::Summary | Rule::AllergyUnverified | Rule::UnknownOrder
+                )
             })
-            .collect::<Result<_, Error>>()?;
-        if entries.is_empty() {
+            .map(|(c, uuid)| {
+                format!(
+                    "{CARD}{uuid}|{}|{:.2}",
+                    c.rule.code(),
+                    c.saves.unwrap_or(0.0)
+                )
+            })
+            .collect();
+        if fired.is_empty() {
             return Ok(());
         }
-        self.transact(caller, entries, None)?;
+        let mut r = caller.record(Action::Reminder, Outcome::Success);
+        r.patient = Some(format!("Patient/{patient}"));
+        r.count = Some(fired.len() as u64);
+        r.entities = fired;
+        r.detail = Some(instance.chars().take(100).collect());
+        self.recorder.record(vec![r.into()])?;
         Ok(())
     }
 
-    /// `POST /cds-services/{id}/feedback`: accepted, or overridden with a reason.
-    pub fn cds_feedback(&self, caller: &Caller, body: &[u8], now: i64) -> Result<usize, Error> {
+    /// `POST /cds-services/{id}/feedback`: accepted, or overridden with a reason, each an
+    /// audit record naming its card.
+    pub fn cds_feedback(&self, caller: &Caller, body: &[u8]) -> Result<usize, Error> {
         if caller.clinician().is_none() {
             return Err(Error::Forbidden(
                 "feedback comes from the clinician who saw the card".to_string(),
@@ -332,61 +313,32 @@ impl Service {
             .get("feedback")
             .and_then(Value::as_array)
             .ok_or_else(|| bad("feedback is a list"))?;
-        let mut updated = 0;
+        let mut records = Vec::with_capacity(list.len());
         for f in list {
             let card = f
                 .get("card")
                 .and_then(Value::as_str)
-                .ok_or_else(|| bad("each feedback names its card"))?;
-            let outcome = f.get("outcome").and_then(Value::as_str);
-            let identifier = format!("{CARD_IDS}|urn:uuid:{card}");
-            let found = self.search_all("DetectedIssue", &[("identifier", &identifier)])?;
-            let Some(stored) = found.first() else {
-                // A summary card, or one from another server: nothing kept to update.
-                continue;
-            };
-            let mut issue: Value = serde_json::from_slice(&stored.body)
-                .map_err(|_| Error::Internal("a stored DetectedIssue is not JSON".into()))?;
-            issue["status"] = json!("final");
-            match outcome {
-                Some("accepted") => {
-                    issue["mitigation"] = json!([{
-                        "action": {"coding": [{"system": RULES, "code": "accepted"}], "text": "建议已采纳 suggestion accepted"},
-                        "date": fhir::time::format_instant(now * 1000),
-                    }]);
-                }
+                .filter(|c| uuid::Uuid::parse_str(c).is_ok())
+                .ok_or_else(|| bad("each feedback names its card by uuid"))?;
+            let outcome = match f.get("outcome").and_then(Value::as_str) {
+                Some("accepted") => "accepted".to_string(),
                 Some("overridden") => {
                     let reason = f
                         .pointer("/overrideReason/reason/code")
                         .and_then(Value::as_str)
                         .unwrap_or("unspecified");
-                    let mut ext = issue
-                        .get("extension")
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default();
-                    ext.push(json!({"url": OVERRIDE, "valueCoding": {"system": cds::rules::REASONS, "code": reason}}));
-                    issue["extension"] = Value::Array(ext);
+                    format!("overridden:{}", reason.chars().take(64).collect::<String>())
                 }
                 _ => return Err(bad("outcome is accepted or overridden")),
-            }
-            self.check_resource(Some("DetectedIssue"), &issue)?;
-            self.transact(
-                caller,
-                vec![Entry {
-                    full_url: None,
-                    op: WriteOp::Update {
-                        resource_type: "DetectedIssue".into(),
-                        id: stored.id.clone(),
-                        resource: issue,
-                        if_match: Some(stored.version),
-                    },
-                }],
-                None,
-            )?;
-            updated += 1;
+            };
+            let mut r = caller.record(Action::ReminderFeedback, Outcome::Success);
+            r.entities = vec![format!("{CARD}{card}")];
+            r.detail = Some(outcome);
+            records.push(r.into());
         }
-        Ok(updated)
+        let n = records.len();
+        self.recorder.record(records)?;
+        Ok(n)
     }
 
     /// Per rule, over reminders fired in `[from, to)` (seconds): how often each fired, was
@@ -407,66 +359,61 @@ impl Service {
                 ));
             }
         }
-        let mut out: BTreeMap<String, RuleStats> = BTreeMap::new();
-        let mut page: Option<String> = None;
+        // Cards fired in the period, then feedback given since.
+        let mut fired: HashMap<String, (String, f64)> = HashMap::new();
+        let mut outcomes: HashMap<String, String> = HashMap::new();
+        let mut after = None;
         loop {
-            let mut pairs = vec![
-                (
-                    "identified".to_string(),
-                    format!("ge{}", fhir::time::format_instant(from * 1000)),
-                ),
-                (
-                    "identified".to_string(),
-                    format!("lt{}", fhir::time::format_instant(to * 1000)),
-                ),
-                ("_count".to_string(), self.config.max_count.to_string()),
-            ];
-            if let Some(p) = &page {
-                pairs.push(("_page".to_string(), p.clone()));
+            let page = self.store.audit_records(&store::AuditQuery {
+                actions: vec![Action::Reminder, Action::ReminderFeedback],
+                from: Some(from * 1000),
+                after,
+                oldest_first: true,
+                count: 10_000,
+                ..store::AuditQuery::default()
+            })?;
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last + 1);
+            let full = page.len() == 10_000;
+            for (_, r) in page {
+                for e in &r.entities {
+                    let Some(card) = e.strip_prefix(CARD) else {
+                        continue;
+                    };
+                    if r.action == Action::Reminder && r.at < to * 1000 {
+                        let mut parts = card.split('|');
+                        let (uuid, rule, saves) = (parts.next(), parts.next(), parts.next());
+                        if let (Some(uuid), Some(rule)) = (uuid, rule) {
+                            let saves = saves.and_then(|s| s.parse().ok()).unwrap_or(0.0);
+                            fired.insert(uuid.to_string(), (rule.to_string(), saves));
+                        }
+                    } else if r.action == Action::ReminderFeedback {
+                        outcomes.insert(card.to_string(), r.detail.clone().unwrap_or_default());
+                    }
+                }
             }
-            let q = fhir::search::parse_query("DetectedIssue", &pairs, false)
-                .map_err(Error::BadSearch)?;
-            let result = self.store.search(&q)?;
-            for s in &result.matches {
-                tally(&mut out, s);
+            if !full {
+                break;
             }
-            match result.next {
-                Some(n) => page = Some(n),
-                None => break,
+        }
+        let mut out: BTreeMap<String, RuleStats> = BTreeMap::new();
+        for (uuid, (rule, saves)) in fired {
+            let e = out.entry(rule).or_default();
+            e.fired += 1;
+            match outcomes.get(&uuid).map(String::as_str) {
+                Some("accepted") => {
+                    e.accepted += 1;
+                    e.saved += saves;
+                }
+                Some(o) => {
+                    if let Some(reason) = o.strip_prefix("overridden:") {
+                        e.overridden += 1;
+                        *e.reasons.entry(reason.to_string()).or_default() += 1;
+                    }
+                }
+                None => {}
             }
         }
         Ok(out)
-    }
-}
-
-fn tally(out: &mut BTreeMap<String, RuleStats>, s: &Stored) {
-    let Ok(v) = serde_json::from_slice::<Value>(&s.body) else {
-        return;
-    };
-    let Some(rule) = v.pointer("/code/coding/0/code").and_then(Value::as_str) else {
-        return;
-    };
-    let e = out.entry(rule.to_string()).or_default();
-    e.fired += 1;
-    let ext = v
-        .get("extension")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    if v.get("mitigation").is_some() {
-        e.accepted += 1;
-        e.saved += ext
-            .iter()
-            .filter(|x| x.get("url").and_then(Value::as_str) == Some(SAVES))
-            .filter_map(|x| x.pointer("/valueMoney/value").and_then(Value::as_f64))
-            .sum::<f64>();
-    }
-    if let Some(reason) = ext
-        .iter()
-        .find(|x| x.get("url").and_then(Value::as_str) == Some(OVERRIDE))
-        .and_then(|x| x.pointer("/valueCoding/code").and_then(Value::as_str))
-    {
-        e.overridden += 1;
-        *e.reasons.entry(reason.to_string()).or_default() += 1;
     }
 }

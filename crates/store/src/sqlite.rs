@@ -313,7 +313,8 @@ fn connect(path: &Path, cache_kib: i64) -> Result<Connection, StoreError> {
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
          PRAGMA busy_timeout = 10000;
-         PRAGMA temp_store = MEMORY;",
+         PRAGMA temp_store = MEMORY;
+         PRAGMA mmap_size = 4294967296;",
     )
     .map_err(db)?;
     conn.pragma_update(None, "cache_size", -cache_kib)
