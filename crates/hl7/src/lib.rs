@@ -4,6 +4,7 @@
 //! Z-segments are carried, not interpreted. No I/O: the listener is at the edge.
 
 pub mod ack;
+pub mod map;
 pub mod message;
 pub mod mllp;
 

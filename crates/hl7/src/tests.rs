@@ -228,3 +228,116 @@ fn mllp_frames_arrive_in_pieces() {
     let mut small = Decoder::new(10);
     assert!(small.push(&[0x0b; 20]).is_err());
 }
+
+const ORU_R01: &str = "MSH|^~\\&|LIS|H02|YILIAN|REGION|20261201101500||ORU^R01^ORU_R01|LAB778|P|2.4\r\
+PID|1||H02-555^^^H02^MR||李^娜||19920315|F\r\
+OBR|1|ORD1|F9001|58410-2^血常规^LN|||20261201093000|||||||||||||||20261201101000|||F\r\
+OBX|1|NM|6690-2^白细胞计数^LN||11.2|10*9/L|3.5-9.5|H|||F|||20261201093000\r\
+OBX|2|NM|789-8^红细胞计数^LN||4.5|10*12/L|3.8-5.1|N|||F\r\
+OBX|3|ST|HB-NOTE^备注^L||轻度升高\\.br\\复查||||||F\r";
+
+/// The Bundle a message maps to, entry by entry, or the problems.
+fn mapped(text: &str) -> String {
+    let m = Message::parse(text).expect("parses");
+    match crate::map::to_bundle(&m, "h02") {
+        Ok(bundle) => bundle["entry"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .map(|e| {
+                let issues = fhir::validate::validate(&e["resource"]);
+                assert!(
+                    !issues.iter().any(|i| matches!(
+                        i.severity,
+                        fhir::Severity::Error | fhir::Severity::Fatal
+                    )),
+                    "valid R4: {}",
+                    fhir::outcome::render(&issues)
+                );
+                format!(
+                    "PUT {}\n  {}\n",
+                    e["request"]["url"].as_str().unwrap_or("?"),
+                    e["resource"]
+                )
+            })
+            .collect(),
+        Err(problems) => problems
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}-{} seq {}: {} ({})\n",
+                    p.segment,
+                    p.field.map(|f| f.to_string()).unwrap_or_default(),
+                    p.sequence,
+                    p.message,
+                    p.code.code().0
+                )
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn admissions_and_results_map_to_fhir() {
+    let a01 = ADT_A01.replace(
+        "PV1|1|O|心内科^^^H01||||D001^李^明|||CAR\r",
+        "PV1|1|I|心内科^301^2||||D001^李^明|||CAR|||||||||V778|||||||||||||||||||||||||20261201080000\r",
+    );
+    expect![[r#"
+        PUT Patient?identifier=https://yilian.health/fhir/sid/mrn/h02|H01-000123
+          {"resourceType":"Patient","identifier":[{"use":"usual","type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"MR"}]},"system":"https://yilian.health/fhir/sid/mrn/h02","value":"H01-000123","assigner":{"reference":"Organization/h02"}},{"use":"official","type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"NI"}]},"system":"urn:oid:2.16.156.10011.1.3","value":"110105198001010016"}],"managingOrganization":{"reference":"Organization/h02"},"name":[{"use":"official","text":"王伟","family":"王","given":["伟"]},{"use":"usual","text":"WEI WANG","family":"WANG","given":["WEI"]}],"birthDate":"1980-01-01","gender":"male","address":[{"use":"home","line":["朝阳路1号"],"city":"北京","postalCode":"100020"}],"telecom":[{"system":"phone","value":"13800138000"}]}
+        PUT Encounter?identifier=https://yilian.health/fhir/CodeSystem/local/h02/visit|V778
+          {"resourceType":"Encounter","status":"in-progress","identifier":[{"system":"https://yilian.health/fhir/CodeSystem/local/h02/visit","value":"V778"}],"class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"IMP","display":"inpatient encounter"},"serviceProvider":{"reference":"Organization/h02"},"period":{"start":"2026-12-01T08:00:00+08:00"},"location":[{"location":{"display":"心内科"}}],"subject":{"reference":"urn:uuid:00000000-0000-4000-8000-000000000001"}}
+    "#]].assert_eq(&mapped(&a01));
+    expect![[r#"
+        PUT Patient?identifier=https://yilian.health/fhir/sid/mrn/h02|H02-555
+          {"resourceType":"Patient","identifier":[{"use":"usual","type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"MR"}]},"system":"https://yilian.health/fhir/sid/mrn/h02","value":"H02-555","assigner":{"reference":"Organization/h02"}}],"managingOrganization":{"reference":"Organization/h02"},"name":[{"use":"official","text":"李娜","family":"李","given":["娜"]}],"birthDate":"1992-03-15","gender":"female"}
+        PUT Observation?identifier=https://yilian.health/fhir/CodeSystem/local/h02/result|F9001-1
+          {"resourceType":"Observation","identifier":[{"system":"https://yilian.health/fhir/CodeSystem/local/h02/result","value":"F9001-1"}],"status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"6690-2","display":"白细胞计数"}],"text":"白细胞计数"},"valueQuantity":{"value":11.2,"unit":"10*9/L","system":"http://unitsofmeasure.org","code":"10*9/L"},"referenceRange":[{"low":{"value":3.5},"high":{"value":9.5}}],"interpretation":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation","code":"H"}]}],"effectiveDateTime":"2026-12-01T09:30:00+08:00","subject":{"reference":"urn:uuid:00000000-0000-4000-8000-000000000001"}}
+        PUT Observation?identifier=https://yilian.health/fhir/CodeSystem/local/h02/result|F9001-2
+          {"resourceType":"Observation","identifier":[{"system":"https://yilian.health/fhir/CodeSystem/local/h02/result","value":"F9001-2"}],"status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"789-8","display":"红细胞计数"}],"text":"红细胞计数"},"valueQuantity":{"value":4.5,"unit":"10*12/L","system":"http://unitsofmeasure.org","code":"10*12/L"},"referenceRange":[{"low":{"value":3.8},"high":{"value":5.1}}],"interpretation":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation","code":"N"}]}],"effectiveDateTime":"2026-12-01T09:30:00+08:00","subject":{"reference":"urn:uuid:00000000-0000-4000-8000-000000000001"}}
+        PUT Observation?identifier=https://yilian.health/fhir/CodeSystem/local/h02/result|F9001-3
+          {"resourceType":"Observation","identifier":[{"system":"https://yilian.health/fhir/CodeSystem/local/h02/result","value":"F9001-3"}],"status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],"code":{"coding":[{"system":"https://yilian.health/fhir/CodeSystem/local/h02/lab","code":"HB-NOTE","display":"备注"}],"text":"备注"},"valueString":"轻度升高\n复查","effectiveDateTime":"2026-12-01T09:30:00+08:00","subject":{"reference":"urn:uuid:00000000-0000-4000-8000-000000000001"}}
+        PUT DiagnosticReport?identifier=https://yilian.health/fhir/CodeSystem/local/h02/report|F9001
+          {"resourceType":"DiagnosticReport","identifier":[{"system":"https://yilian.health/fhir/CodeSystem/local/h02/report","value":"F9001"}],"status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0074","code":"LAB"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"58410-2","display":"血常规"}],"text":"血常规"},"performer":[{"reference":"Organization/h02"}],"result":[{"reference":"urn:uuid:00000000-0000-4000-8000-000000001000"},{"reference":"urn:uuid:00000000-0000-4000-8000-000000001001"},{"reference":"urn:uuid:00000000-0000-4000-8000-000000001002"}],"effectiveDateTime":"2026-12-01T09:30:00+08:00","subject":{"reference":"urn:uuid:00000000-0000-4000-8000-000000000001"}}
+    "#]].assert_eq(&mapped(ORU_R01));
+}
+
+#[test]
+fn what_cannot_be_mapped_is_named() {
+    let bad_pid = ADT_A01.replace("|19800101|M|", "|19801301|X|");
+    expect![[r#"
+        PID-7 seq 1: PID-7 is not a date (YYYYMMDD) (102)
+        PID-8 seq 1: PID-8 is not an administrative sex of table 0001 (M, F, O, U, A, N) (103)
+        PV1-19 seq 1: PV1-19 (visit number) names the visit (101)
+    "#]]
+    .assert_eq(&mapped(&bad_pid));
+    let no_mrn = ADT_A01.replace("H01-000123^^^H01^MR~", "");
+    expect![[r#"
+        PID-3 seq 1: PID-3 carries no medical record number (type MR) (101)
+        PV1-19 seq 1: PV1-19 (visit number) names the visit (101)
+    "#]]
+    .assert_eq(&mapped(&no_mrn.replace("~110105198001010016^^^^NI", "")));
+    let orphan = ORU_R01.replace(
+        "OBR|1|ORD1|F9001|58410-2^血常规^LN|||20261201093000|||||||||||||||20261201101000|||F\r",
+        "",
+    );
+    expect![[r#"
+        OBX- seq 1: an OBX comes before any OBR (100)
+        OBX- seq 2: an OBX comes before any OBR (100)
+        OBX- seq 3: an OBX comes before any OBR (100)
+    "#]]
+    .assert_eq(&mapped(&orphan));
+    expect![[r#"
+        OBX-5 seq 1: OBX-5 is not a number, as OBX-2 (NM) says (102)
+    "#]]
+    .assert_eq(&mapped(&ORU_R01.replace("||11.2|", "||11,2|")));
+    expect![[r#"
+        MSH-9 seq 1: ADT^A99 is not taken here (201)
+    "#]]
+    .assert_eq(&mapped(&ADT_A01.replace("ADT^A01^ADT_A01", "ADT^A99")));
+    expect![[r#"
+        MSH-9 seq 1: SIU^S12 is not taken here (200)
+    "#]]
+    .assert_eq(&mapped(&ADT_A01.replace("ADT^A01^ADT_A01", "SIU^S12")));
+}

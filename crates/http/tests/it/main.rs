@@ -12,6 +12,7 @@ use tower::ServiceExt;
 
 mod access;
 mod audit_trail;
+mod feeds;
 mod hooks;
 
 fn app() -> axum::Router {
