@@ -466,6 +466,72 @@ pub struct Config {
     /// records. Every server of a region holds the same one.
     #[serde(default)]
     pub audit_key: String,
+    /// The hospital systems that send HL7 v2 over MLLP.
+    #[serde(default)]
+    pub feeds: Vec<Feed>,
+}
+
+/// A hospital's feed: the addresses its interface engine connects from, and the sending
+/// facility names (MSH-4) its messages carry. A connection is admitted only from a listed
+/// address, and each message only under a facility of a hospital admitted on it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Feed {
+    /// The registered hospital (`Organization/{id}`'s id).
+    pub hospital: String,
+    /// MSH-4 values its systems send (compared without case).
+    pub facilities: Vec<String>,
+    /// Addresses or networks (`10.8.0.0/16`, `::1`) it connects from.
+    pub addresses: Vec<String>,
+}
+
+impl Feed {
+    /// Whether `ip` is one of the feed's addresses or inside one of its networks.
+    pub fn admits(&self, ip: std::net::IpAddr) -> bool {
+        self.addresses.iter().any(|a| within(a, ip))
+    }
+
+    /// Whether MSH-4 names this hospital.
+    pub fn names(&self, facility: &str) -> bool {
+        self.facilities
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(facility.trim()))
+    }
+}
+
+/// Whether `ip` matches `spec`, an address or a CIDR network. A malformed spec matches
+/// nothing.
+pub fn within(spec: &str, ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    let (addr, bits) = match spec.trim().split_once('/') {
+        Some((a, b)) => (a, b.parse::<u32>().ok()),
+        None => (spec.trim(), None),
+    };
+    let Ok(net) = addr.parse::<IpAddr>() else {
+        return false;
+    };
+    let ip = match (net, ip) {
+        (IpAddr::V4(_), IpAddr::V6(v6)) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        _ => ip,
+    };
+    match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(i)) => {
+            let bits = bits.unwrap_or(32);
+            if bits > 32 {
+                return false;
+            }
+            let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+            u32::from(n) & mask == u32::from(i) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(i)) => {
+            let bits = bits.unwrap_or(128);
+            if bits > 128 {
+                return false;
+            }
+            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+            u128::from(n) & mask == u128::from(i) & mask
+        }
+        _ => false,
+    }
 }
 
 impl Config {

@@ -312,3 +312,51 @@ fn config_round_trips() {
     assert_eq!(back.secret_bytes().expect("secret"), vec![9; 32]);
     assert_eq!(back.clients.len(), 2);
 }
+
+#[test]
+fn feeds_are_admitted_by_address_and_facility() {
+    let feed = crate::Feed {
+        hospital: "h02".into(),
+        facilities: vec!["H02".into(), "BJ-CHAOYANG".into()],
+        addresses: vec!["10.8.0.0/16".into(), "192.168.1.7".into(), "::1".into()],
+    };
+    let rows: Vec<String> = [
+        "10.8.3.4",
+        "10.9.0.1",
+        "192.168.1.7",
+        "192.168.1.8",
+        "::1",
+        "::ffff:10.8.0.9",
+        "127.0.0.1",
+    ]
+    .iter()
+    .map(|a| format!("{a}: {}", feed.admits(a.parse().expect("an address"))))
+    .chain(
+        ["h02", "bj-chaoyang ", "H03"]
+            .iter()
+            .map(|f| format!("MSH-4 {f:?}: {}", feed.names(f))),
+    )
+    .collect();
+    expect![[r#"
+        10.8.3.4: true
+        10.9.0.1: false
+        192.168.1.7: true
+        192.168.1.8: false
+        ::1: true
+        ::ffff:10.8.0.9: true
+        127.0.0.1: false
+        MSH-4 "h02": true
+        MSH-4 "bj-chaoyang ": true
+        MSH-4 "H03": false
+    "#]]
+    .assert_eq(&(rows.join("\n") + "\n"));
+    assert!(!crate::within(
+        "10.0.0.0/33",
+        "10.0.0.1".parse().expect("ip")
+    ));
+    assert!(!crate::within(
+        "not an address",
+        "10.0.0.1".parse().expect("ip")
+    ));
+    assert!(crate::within("0.0.0.0/0", "8.8.8.8".parse().expect("ip")));
+}

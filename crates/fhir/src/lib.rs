@@ -18,6 +18,7 @@ pub const SUPPORTED_TYPES: &[&str] = &[
     "AllergyIntolerance",
     "AuditEvent",
     "Binary",
+    "ConceptMap",
     "Condition",
     "Consent",
     "DetectedIssue",

@@ -85,7 +85,13 @@ fn parse_entry(i: usize, entry: &Value) -> Result<Request, Vec<Issue>> {
     })
 }
 
-fn transaction(service: &Service, caller: &Caller, raw: Vec<Value>) -> Result<Value, Error> {
+/// A transaction Bundle's entries, each parsed and validated, as store entries; or every
+/// problem found, each located by `Bundle.entry[i]`.
+pub(crate) fn entries(
+    service: &Service,
+    caller: &Caller,
+    raw: &[Value],
+) -> Result<Vec<Entry>, Vec<Issue>> {
     let mut issues = Vec::new();
     let mut entries = Vec::new();
     for (i, entry) in raw.iter().enumerate() {
@@ -94,9 +100,15 @@ fn transaction(service: &Service, caller: &Caller, raw: Vec<Value>) -> Result<Va
             Err(mut e) => issues.append(&mut e),
         }
     }
-    if !issues.is_empty() {
-        return Err(Error::BadBundle(issues));
+    if issues.is_empty() {
+        Ok(entries)
+    } else {
+        Err(issues)
     }
+}
+
+fn transaction(service: &Service, caller: &Caller, raw: Vec<Value>) -> Result<Value, Error> {
+    let entries = entries(service, caller, &raw).map_err(Error::BadBundle)?;
     let outcomes = service.transact(caller, entries, None)?;
     Ok(json!({
         "resourceType": "Bundle",

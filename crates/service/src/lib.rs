@@ -7,12 +7,14 @@
 mod bundle;
 mod capability;
 mod error;
+mod feeds;
 mod identity;
 mod journal;
 mod reminders;
 mod shared;
 
 pub use error::{Description, Error, all_codes};
+pub use feeds::{Delivery, LATE_MS};
 pub use identity::{Candidate, Relinked};
 pub use journal::{Access, Flagged, Notifier};
 pub use reminders::{RuleStats, builtin_knowledge, discovery as cds_discovery};
@@ -123,6 +125,7 @@ const DIRECTORY: &[&str] = &[
     "Substance",
     "ValueSet",
     "CodeSystem",
+    "ConceptMap",
 ];
 
 /// The result of a create, update or delete.
@@ -190,6 +193,8 @@ pub struct Service {
     config: Config,
     identity: Arc<identity::Identity>,
     recorder: Arc<journal::Recorder>,
+    inlet: Arc<feeds::Inlet>,
+    codes: Arc<std::sync::Mutex<Option<Arc<terminology::local::CodeMaps>>>>,
 }
 
 impl Service {
@@ -198,6 +203,8 @@ impl Service {
     pub fn new(store: Arc<dyn Store>, config: Config) -> Service {
         Service {
             recorder: Arc::new(journal::Recorder::start(store.clone())),
+            inlet: Arc::new(feeds::Inlet::start(store.clone())),
+            codes: Arc::default(),
             store,
             config,
             identity: Arc::default(),
@@ -683,6 +690,9 @@ impl Service {
     ) -> Result<Vec<WriteOutcome>, store::StoreError> {
         let out = self.store.transact(entries, audit)?;
         let written: Vec<&Stored> = out.iter().filter_map(WriteOutcome::stored).collect();
+        if written.iter().any(|s| s.resource_type == "ConceptMap") {
+            *self.codes.lock().expect("code maps lock") = None;
+        }
         self.observe(&written);
         Ok(out)
     }

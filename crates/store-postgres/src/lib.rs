@@ -109,6 +109,29 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_patient ON outbox (patient, seq);
 CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (sent, seq);
+CREATE TABLE IF NOT EXISTS inbox (
+    seq BIGSERIAL PRIMARY KEY,
+    sender TEXT COLLATE "C" NOT NULL,
+    control_id TEXT COLLATE "C" NOT NULL,
+    kind TEXT COLLATE "C" NOT NULL,
+    at BIGINT NOT NULL,
+    event_at BIGINT,
+    outcome TEXT COLLATE "C" NOT NULL,
+    reason TEXT COLLATE "C" NOT NULL,
+    ack TEXT COLLATE "C" NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS inbox_accepted ON inbox (sender, control_id) WHERE outcome = 'AA';
+CREATE INDEX IF NOT EXISTS inbox_at ON inbox (at);
+CREATE TABLE IF NOT EXISTS unmapped (
+    sender TEXT COLLATE "C" NOT NULL,
+    system TEXT COLLATE "C" NOT NULL,
+    code TEXT COLLATE "C" NOT NULL,
+    display TEXT COLLATE "C" NOT NULL,
+    seen BIGINT NOT NULL,
+    first_at BIGINT NOT NULL,
+    last_at BIGINT NOT NULL,
+    PRIMARY KEY (sender, system, code)
+);
 "#;
 
 /// The tables of a store, for size accounting.
@@ -124,6 +147,7 @@ const TABLES: &[&str] = &[
     "share",
     "audit",
     "audit_node",
+    "inbox",
 ];
 
 /// A connection with its prepared statements.

@@ -64,6 +64,10 @@ pub const CASES: &[Case] = &[
     ("history_type_and_system", history_type_and_system),
     ("shared_decides_in_the_query", shared_decides_in_the_query),
     ("audit_log_grows_and_proves", audit_log_grows_and_proves),
+    (
+        "feeds_apply_each_message_once",
+        feeds_apply_each_message_once,
+    ),
 ];
 
 /// The suite's audit key: open every store under test `.sealed(conformance::sealer())`.
@@ -1406,4 +1410,138 @@ fn audit_log_grows_and_proves(store: &dyn Store) {
         mine.iter().map(|n| (n.id, n.sent)).collect::<Vec<_>>(),
         vec![(3, false), (1, true)]
     );
+}
+
+fn feeds_apply_each_message_once(store: &dyn Store) {
+    use crate::{FeedCount, Inbound, LocalCode, Receipt, Received};
+    let receipt = |control: &str, outcome: crate::Outcome| Receipt {
+        sender: "h1".into(),
+        control_id: control.into(),
+        kind: "ADT^A08".into(),
+        event_at: Some(0),
+        outcome,
+        reason: if outcome == crate::Outcome::Accepted {
+            String::new()
+        } else {
+            "PID-3: required".into()
+        },
+        ack: format!("ACK {control}"),
+        failed_ack: format!("NAK {control}"),
+        unmapped: vec![LocalCode {
+            system: "urn:h1:lab".into(),
+            code: "X1".into(),
+            display: "blood count".into(),
+        }],
+    };
+    let update = |birth: &str| {
+        vec![Entry {
+            full_url: None,
+            op: WriteOp::Update {
+                resource_type: "Patient".into(),
+                id: "p1".into(),
+                resource: patient("p1", "Li", "Lei", birth),
+                if_match: None,
+            },
+        }]
+    };
+    let bad = vec![Entry {
+        full_url: None,
+        op: WriteOp::Update {
+            resource_type: "Patient".into(),
+            id: "p1".into(),
+            resource: patient("p1", "Li", "Lei", "1990-01-01"),
+            if_match: Some(99),
+        },
+    }];
+    let message = |control: &str, entries: Option<Vec<Entry>>| Inbound {
+        receipt: receipt(
+            control,
+            if entries.is_some() {
+                crate::Outcome::Accepted
+            } else {
+                crate::Outcome::Error
+            },
+        ),
+        entries,
+    };
+    let out = store
+        .receive(
+            vec![
+                message("m1", Some(update("1980-01-01"))),
+                message("m2", Some(bad)),
+                message("m3", None),
+                // Later in the same batch: the same patient again, then m1 resent.
+                message("m4", Some(update("1980-01-02"))),
+                message("m1", Some(update("1970-07-07"))),
+            ],
+            &|_, _| Vec::new(),
+        )
+        .expect("receive");
+    let shape: Vec<String> = out
+        .iter()
+        .map(|r| match r {
+            Received::Applied(o) => format!("applied {}", o.len()),
+            Received::Repeat(ack) => format!("repeat {ack}"),
+            Received::Failed(e) => format!("failed: {}", e.root()),
+            Received::Noted => "noted".into(),
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        strs(&[
+            "applied 1",
+            "failed: version conflict on Patient/p1: expected 99, current 1",
+            "noted",
+            "applied 1",
+            "repeat ACK m1",
+        ])
+    );
+    let p1 = store.read("Patient", "p1").expect("read").expect("p1");
+    assert_eq!(p1.version, 2, "a failed message and a repeat write nothing");
+    assert_eq!(body(&p1)["birthDate"], "1980-01-02");
+    // A resend in a later batch is answered from the receipt, and writes nothing.
+    let again = store
+        .receive(vec![message("m4", Some(update("1960-01-01")))], &|_, _| {
+            Vec::new()
+        })
+        .expect("receive");
+    assert!(matches!(&again[0], Received::Repeat(a) if a == "ACK m4"));
+    assert_eq!(
+        store
+            .read("Patient", "p1")
+            .expect("read")
+            .expect("p1")
+            .version,
+        2
+    );
+    let mut counts = store.feed_counts(0, i64::MAX, 1000).expect("counts");
+    counts.sort_by(|a, b| (a.outcome, &a.reason).cmp(&(b.outcome, &b.reason)));
+    let fc = |outcome, reason: &str, messages| FeedCount {
+        sender: "h1".into(),
+        kind: "ADT^A08".into(),
+        outcome,
+        reason: reason.into(),
+        messages,
+        late: messages,
+    };
+    assert_eq!(
+        counts,
+        vec![
+            fc(crate::Outcome::Accepted, "", 2),
+            fc(crate::Outcome::Error, "PID-3: required", 1),
+            fc(
+                crate::Outcome::Error,
+                "store: version conflict on Patient/p1: expected 99, current 1",
+                1
+            ),
+        ]
+    );
+    let queue = store.unmapped_codes(Some("h1")).expect("queue");
+    assert_eq!(queue.len(), 1);
+    assert_eq!(
+        (queue[0].code.as_str(), queue[0].seen),
+        ("X1", 2),
+        "counted once per stored message"
+    );
+    assert!(store.unmapped_codes(Some("h2")).expect("queue").is_empty());
 }

@@ -13,6 +13,7 @@ use crate::{
     Entry, HistoryPage, HistoryScope, SearchPage, Stats, Store, StoreError, Stored, WriteOp,
     WriteOutcome,
 };
+use crate::{FeedCount, Inbound, Received, UnmappedCode, inbox};
 use crate::{body, index};
 use fhir::search::{IndexEntry, IndexValue, SearchQuery};
 use serde_json::Value;
@@ -158,6 +159,30 @@ impl<B: Backend> Store for Engine<B> {
             }
             Ok(out)
         })
+    }
+
+    fn receive(
+        &self,
+        messages: Vec<Inbound>,
+        audit: &crate::ReceiptAuditFn<'_>,
+    ) -> Result<Vec<Received>, StoreError> {
+        self.backend.write(|tx| {
+            let now = now_ms();
+            let (out, records) = inbox::receive(tx, messages, self.classify, audit, now)?;
+            if !records.is_empty() {
+                audit_log::append(tx, self.sealer.as_ref(), records, now)?;
+            }
+            Ok(out)
+        })
+    }
+
+    fn feed_counts(&self, from: i64, to: i64, late_ms: i64) -> Result<Vec<FeedCount>, StoreError> {
+        self.backend
+            .read(|tx| inbox::feed_counts(tx, from, to, late_ms))
+    }
+
+    fn unmapped_codes(&self, sender: Option<&str>) -> Result<Vec<UnmappedCode>, StoreError> {
+        self.backend.read(|tx| inbox::unmapped_codes(tx, sender))
     }
 
     fn read(&self, resource_type: &str, id: &str) -> Result<Option<Stored>, StoreError> {
@@ -347,7 +372,7 @@ enum Plan {
     },
 }
 
-fn transact(
+pub(crate) fn transact(
     tx: &mut dyn Tx,
     entries: Vec<Entry>,
     classify: Option<Classifier>,

@@ -10,6 +10,7 @@ mod body;
 pub mod conformance;
 mod engine;
 mod error;
+mod inbox;
 mod index;
 mod query;
 pub mod sql;
@@ -251,8 +252,115 @@ pub enum Proof {
     Consistency { first: u64, second: u64 },
 }
 
+/// How a hospital's message was answered (HL7 v2's acknowledgement codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Outcome {
+    /// AA: its data is stored.
+    Accepted,
+    /// AE: understood and refused (bad content).
+    Error,
+    /// AR: not processed at all (unknown sender, type or version).
+    Rejected,
+}
+
+impl Outcome {
+    pub fn code(self) -> &'static str {
+        match self {
+            Outcome::Accepted => "AA",
+            Outcome::Error => "AE",
+            Outcome::Rejected => "AR",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Outcome {
+        match code {
+            "AA" => Outcome::Accepted,
+            "AE" => Outcome::Error,
+            _ => Outcome::Rejected,
+        }
+    }
+}
+
+/// What is kept of a hospital's message: no clinical content, only what the feed's
+/// operators and the data-quality figures need.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Receipt {
+    /// The registered hospital that sent it.
+    pub sender: String,
+    /// Its message control id (MSH-10) or document id: a repeat is answered from here.
+    pub control_id: String,
+    /// `ADT^A01`, `ORU^R01`, `CDA^C0002`.
+    pub kind: String,
+    /// When the event happened, as the message says (milliseconds).
+    pub event_at: Option<i64>,
+    pub outcome: Outcome,
+    /// Why it was refused: segment, field and rule; empty when accepted.
+    pub reason: String,
+    /// The acknowledgement given, repeated to a resend.
+    pub ack: String,
+    /// The acknowledgement to give instead if the store refuses the data.
+    pub failed_ack: String,
+    /// Local codes it carried that no map covered.
+    pub unmapped: Vec<LocalCode>,
+}
+
+/// A hospital's own code as it was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalCode {
+    pub system: String,
+    pub code: String,
+    pub display: String,
+}
+
+/// A message for [`Store::receive`]: its writes, or none when it was refused before.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    pub receipt: Receipt,
+    pub entries: Option<Vec<Entry>>,
+}
+
+/// What became of one message.
+#[derive(Debug)]
+pub enum Received {
+    /// Stored, with its receipt.
+    Applied(Vec<WriteOutcome>),
+    /// The sender's control id was already accepted: the acknowledgement it got then.
+    Repeat(String),
+    /// The store refused its data; nothing of it was written, the refusal was noted.
+    Failed(StoreError),
+    /// A refusal decided before the store, noted.
+    Noted,
+}
+
+/// Messages of one kind from one hospital with one outcome, over a period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedCount {
+    pub sender: String,
+    pub kind: String,
+    pub outcome: Outcome,
+    pub reason: String,
+    pub messages: u64,
+    /// Of them, those that arrived late.
+    pub late: u64,
+}
+
+/// A local code in a hospital's work queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnmappedCode {
+    pub sender: String,
+    pub system: String,
+    pub code: String,
+    pub display: String,
+    pub seen: u64,
+    pub first_at: i64,
+    pub last_at: i64,
+}
+
 /// Builds the audit records of a transaction from what it did; they commit with it.
 pub type AuditFn<'a> = dyn Fn(&[WriteOutcome]) -> Vec<Logged> + 'a;
+
+/// Builds the audit records of one received message from what it wrote.
+pub type ReceiptAuditFn<'a> = dyn Fn(&Receipt, &[WriteOutcome]) -> Vec<Logged> + 'a;
 
 /// Disk and row figures for benchmarks and the operator.
 #[derive(Debug, Clone, Default)]
@@ -323,6 +431,18 @@ pub trait Store: Send + Sync {
     fn outbox_sent(&self, ids: &[u64]) -> Result<(), StoreError>;
     /// The notifications raised for these registrations, newest first.
     fn notices(&self, patients: &[String]) -> Result<Vec<Notice>, StoreError>;
+    /// Applies hospitals' messages in one durable transaction, each all or nothing: a
+    /// repeated control id gets its earlier acknowledgement, a refused message its receipt.
+    /// Results are in message order.
+    fn receive(
+        &self,
+        messages: Vec<Inbound>,
+        audit: &ReceiptAuditFn<'_>,
+    ) -> Result<Vec<Received>, StoreError>;
+    /// Receipts in `[from, to)` (milliseconds) counted per sender, kind, outcome, reason.
+    fn feed_counts(&self, from: i64, to: i64, late_ms: i64) -> Result<Vec<FeedCount>, StoreError>;
+    /// Local codes no map covered, for one hospital or all.
+    fn unmapped_codes(&self, sender: Option<&str>) -> Result<Vec<UnmappedCode>, StoreError>;
     /// Makes everything acknowledged durable and releases the database; later calls fail.
     fn close(&self) -> Result<(), StoreError>;
 }

@@ -104,6 +104,29 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_patient ON outbox (patient, seq);
 CREATE INDEX IF NOT EXISTS outbox_unsent ON outbox (sent, seq);
+CREATE TABLE IF NOT EXISTS inbox (
+    seq INTEGER PRIMARY KEY,
+    sender TEXT NOT NULL,
+    control_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    event_at INTEGER,
+    outcome TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    ack TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS inbox_accepted ON inbox (sender, control_id) WHERE outcome = 'AA';
+CREATE INDEX IF NOT EXISTS inbox_at ON inbox (at);
+CREATE TABLE IF NOT EXISTS unmapped (
+    sender TEXT NOT NULL,
+    system TEXT NOT NULL,
+    code TEXT NOT NULL,
+    display TEXT NOT NULL,
+    seen INTEGER NOT NULL,
+    first_at INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    PRIMARY KEY (sender, system, code)
+) WITHOUT ROWID;
 "#;
 
 /// Page cache of the writer connection: index pages stay hot during imports.

@@ -7,6 +7,7 @@
 //! The synthetic region draws from them; reminders (repeated medication, repeated tests, drug
 //! allergy) and local-code mapping read them.
 
+pub mod local;
 pub mod systems;
 mod tables;
 

@@ -282,7 +282,7 @@ fn references() {
         expect![[r#"
             AuditEvent
               entity:
-                Reference { targets: [("AllergyIntolerance", "e1"), ("AuditEvent", "e1"), ("Binary", "e1"), ("Condition", "e1"), ("Consent", "e1"), ("DetectedIssue", "e1"), ("DiagnosticReport", "e1"), ("DocumentReference", "e1"), ("Encounter", "e1"), ("EpisodeOfCare", "e1"), ("ImagingStudy", "e1"), ("Location", "e1"), ("Medication", "e1"), ("MedicationDispense", "e1"), ("MedicationRequest", "e1"), ("MedicationStatement", "e1"), ("Observation", "e1"), ("Organization", "e1"), ("Patient", "e1"), ("Person", "e1"), ("Practitioner", "e1"), ("PractitionerRole", "e1"), ("Procedure", "e1"), ("Provenance", "e1"), ("ServiceRequest", "e1"), ("Task", "e1")] }
+                Reference { targets: [("AllergyIntolerance", "e1"), ("AuditEvent", "e1"), ("Binary", "e1"), ("ConceptMap", "e1"), ("Condition", "e1"), ("Consent", "e1"), ("DetectedIssue", "e1"), ("DiagnosticReport", "e1"), ("DocumentReference", "e1"), ("Encounter", "e1"), ("EpisodeOfCare", "e1"), ("ImagingStudy", "e1"), ("Location", "e1"), ("Medication", "e1"), ("MedicationDispense", "e1"), ("MedicationRequest", "e1"), ("MedicationStatement", "e1"), ("Observation", "e1"), ("Organization", "e1"), ("Patient", "e1"), ("Person", "e1"), ("Practitioner", "e1"), ("PractitionerRole", "e1"), ("Procedure", "e1"), ("Provenance", "e1"), ("ServiceRequest", "e1"), ("Task", "e1")] }
         "#]],
     );
 }
