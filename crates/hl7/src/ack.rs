@@ -84,6 +84,8 @@ pub struct Answering {
     pub receiving_application: String,
     pub receiving_facility: String,
     pub control_id: String,
+    /// MSH-9.1 (for the receipt; the ACK names only the trigger).
+    pub message_type: String,
     pub trigger: String,
     pub processing_id: String,
     pub version: String,
@@ -99,6 +101,7 @@ impl Answering {
             receiving_application: msh.component(d, 5, 0, 1),
             receiving_facility: msh.component(d, 6, 0, 1),
             control_id: m.control_id(),
+            message_type: m.kind().0,
             trigger: m.kind().1,
             processing_id: msh.component(d, 11, 0, 1),
             version: m.version(),

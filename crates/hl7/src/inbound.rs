@@ -146,6 +146,7 @@ pub fn salvage(text: &str) -> (Answering, Delimiters) {
             receiving_application: safe(field(5)),
             receiving_facility: safe(field(6)),
             control_id: safe(field(10)),
+            message_type: safe(comp(9, 1)),
             trigger: safe(comp(9, 2)),
             processing_id: safe(field(11)),
             version: safe(field(12)),
@@ -213,7 +214,7 @@ pub fn read(raw: &[u8]) -> Result<Read, Box<Refusal>> {
             msh(
                 12,
                 ErrorCode::UnsupportedVersion,
-                "MSH-12: versions 2.3 to 2.5.1 are taken".into(),
+                "MSH-12 names a version not taken: 2.3 to 2.5.1 are".into(),
             ),
         )));
     }
@@ -226,7 +227,7 @@ pub fn read(raw: &[u8]) -> Result<Read, Box<Refusal>> {
             msh(
                 11,
                 ErrorCode::UnsupportedProcessingId,
-                "MSH-11: only production messages (P) reach the shared record".into(),
+                "MSH-11 is not P: only production messages reach the shared record".into(),
             ),
         )));
     }

@@ -51,7 +51,7 @@ async fn dispatch(State(app): State<Arc<AppState>>, req: Request) -> Response {
         || resource_type.starts_with('_')
         || matches!(
             resource_type.as_str(),
-            "metadata" | "shared" | "auth" | ".well-known" | "cds-services" | "audit"
+            "metadata" | "shared" | "auth" | ".well-known" | "cds-services" | "audit" | "feeds"
         ) {
         resource_type.as_str()
     } else {
@@ -179,6 +179,31 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
                 StatusCode::OK,
                 &serde_json::json!({"from": fhir::time::format_instant(from * 1000), "to": fhir::time::format_instant(to * 1000), "rules": rules}),
             ))
+        }
+        (&Method::GET, ["feeds", "quality"]) => {
+            let now = crate::authn::now() * 1000;
+            let bound = |name: &str, default: i64| -> Result<i64> {
+                match param(&pairs, name) {
+                    None => Ok(default),
+                    Some(v) => fhir::time::parse_range(&v)
+                        .map(|(lo, _)| lo)
+                        .ok_or_else(|| {
+                            Error::BadOperation(format!("{name} takes a FHIR date or instant"))
+                                .into()
+                        }),
+                }
+            };
+            let (from, to) = (
+                bound("from", now - 30 * 86_400_000)?,
+                bound("to", now + 60_000)?,
+            );
+            let report = blocking(move || svc.feed_quality(&caller, from, to)).await?;
+            Ok(response::json_response(StatusCode::OK, &report))
+        }
+        (&Method::GET, ["feeds", "unmapped"]) => {
+            let hospital = param(&pairs, "hospital");
+            let queue = blocking(move || svc.unmapped_codes(&caller, hospital.as_deref())).await?;
+            Ok(response::json_response(StatusCode::OK, &queue))
         }
         (&Method::POST, ["cds-services", id]) => {
             let body = read_body(app, &headers, body).await?;

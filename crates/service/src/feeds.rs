@@ -107,12 +107,29 @@ struct Waiting {
     /// For a refusal decided by the store.
     refusal: Refusal,
     stamp: (String, String),
+    /// The store's answer, once polled.
+    result: Option<Result<Received, String>>,
 }
 
 impl Delivery {
     fn ready(text: &str, charset: Charset) -> Delivery {
         Delivery {
             state: State::Ready(inbound::encode(text, charset)),
+        }
+    }
+
+    /// Whether [`Delivery::ack`] would answer without waiting.
+    pub fn is_ready(&mut self) -> bool {
+        match &mut self.state {
+            State::Ready(_) => true,
+            State::Waiting(w) => {
+                if w.result.is_none()
+                    && let Ok(r) = w.done.try_recv()
+                {
+                    w.result = Some(r);
+                }
+                w.result.is_some()
+            }
         }
     }
 
@@ -129,8 +146,9 @@ impl Delivery {
             ack,
             mut refusal,
             stamp,
+            result,
         } = w;
-        let text = match done.recv() {
+        let text = match result.map_or_else(|| done.recv(), Ok) {
             Ok(Ok(Received::Applied(out))) => {
                 let written: Vec<&store::Stored> =
                     out.iter().filter_map(WriteOutcome::stored).collect();
@@ -205,7 +223,11 @@ fn reason(problems: &[Problem]) -> String {
                 Some(f) => format!("{}-{f}", p.segment),
                 None => p.segment.clone(),
             };
-            format!("{place}: {}", p.message)
+            if p.message.starts_with(&place) {
+                p.message.clone()
+            } else {
+                format!("{place}: {}", p.message)
+            }
         })
         .unwrap_or_default()
         .chars()
@@ -231,7 +253,11 @@ impl Service {
                         let receipt = Receipt {
                             sender: feed.hospital.clone(),
                             control_id: refusal.to.control_id.clone(),
-                            kind: "?".into(),
+                            kind: if refusal.to.message_type.is_empty() {
+                                "?".into()
+                            } else {
+                                format!("{}^{}", refusal.to.message_type, refusal.to.trigger)
+                            },
                             event_at: None,
                             outcome: Outcome::from_code(refusal.ack.code.code()),
                             reason: reason(&refusal.ack.problems),
@@ -373,6 +399,7 @@ impl Service {
                 ack: accept,
                 refusal,
                 stamp,
+                result: None,
             })),
         }
     }
@@ -398,6 +425,7 @@ impl Service {
                 ack: text,
                 refusal,
                 stamp,
+                result: None,
             })),
         }
     }

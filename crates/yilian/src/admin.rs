@@ -21,6 +21,24 @@ enum Command {
     User(UserArgs),
     /// Register a hospital system (SMART Backend Services client) with its public keys.
     Client(ClientArgs),
+    /// Admit a hospital's HL7 v2 feed (MLLP): the addresses it connects from and the
+    /// sending facility names (MSH-4) it uses.
+    Feed(FeedArgs),
+}
+
+#[derive(clap::Args)]
+struct FeedArgs {
+    #[arg(long, env = "YILIAN_DATA", default_value = "data")]
+    data: PathBuf,
+    /// The hospital's id (`Organization/{id}`).
+    #[arg(long)]
+    hospital: String,
+    /// A sending facility (MSH-4) its messages carry; repeat for several.
+    #[arg(long = "facility", required = true)]
+    facilities: Vec<String>,
+    /// An address or network (`10.8.0.0/16`) it connects from; repeat for several.
+    #[arg(long = "address", required = true)]
+    addresses: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -130,6 +148,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 organization: a.organization,
                 jwks,
                 roles: Vec::new(),
+            });
+            save(&a.data, &config)
+        }
+        Command::Feed(a) => {
+            let mut config = load_or_create(&a.data)?;
+            for spec in &a.addresses {
+                let ip = spec.split('/').next().unwrap_or_default();
+                if ip.parse::<std::net::IpAddr>().is_err() {
+                    bail!("{spec} is not an address or a network (10.8.0.0/16)");
+                }
+            }
+            config.feeds.retain(|f| f.hospital != a.hospital);
+            config.feeds.push(auth::Feed {
+                hospital: a.hospital,
+                facilities: a.facilities,
+                addresses: a.addresses,
             });
             save(&a.data, &config)
         }

@@ -92,6 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         tls_key: None,
         region: serve::RegionArgs::default(),
         knowledge: None,
+        mllp: None,
     };
     let once = args.once;
     let data = args.data.clone();

@@ -23,6 +23,10 @@ pub struct Args {
     /// The PEM private key of --tls-cert.
     #[arg(long, env = "YILIAN_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
+    /// Also take HL7 v2 over MLLP on this address, from the feeds `auth.json` admits
+    /// (`yilian admin feed`).
+    #[arg(long, env = "YILIAN_MLLP")]
+    pub mllp: Option<SocketAddr>,
     #[command(flatten)]
     pub region: RegionArgs,
     /// A directory of the region's reminder knowledge files (allergy-synonyms.json,
@@ -147,6 +151,18 @@ pub async fn serve(
         auth: std::sync::Arc::new(auth),
     });
     on_ready(addr);
+    if let Some(at) = args.mllp {
+        if credentials.feeds.is_empty() {
+            tracing::warn!(
+                "mllp: no feed is admitted yet (yilian admin feed): every connection will be closed"
+            );
+        }
+        let bound = start_mllp(at, &service, credentials.feeds.clone())?;
+        #[allow(clippy::print_stdout)]
+        {
+            println!("mllp listening on {bound}");
+        }
+    }
     // Notices to patients (break-glass, a new hospital's first access) leave through the
     // spool an SMS or e-mail gateway collects from.
     let outbox = service.clone();
@@ -182,6 +198,21 @@ pub async fn serve(
     tokio::task::spawn_blocking(move || closing.close()).await??;
     tracing::info!("store closed");
     Ok(())
+}
+
+/// Takes HL7 v2 over MLLP on `at` from the admitted `feeds`, on threads of its own, for as
+/// long as the process runs; returns the bound address.
+pub fn start_mllp(
+    at: SocketAddr,
+    service: &service::Service,
+    feeds: Vec<auth::Feed>,
+) -> anyhow::Result<SocketAddr> {
+    let listener = mllp::Listener::bind(at, service.clone(), feeds)?;
+    let bound = listener.local_addr()?;
+    std::thread::Builder::new()
+        .name("mllp-accept".into())
+        .spawn(move || listener.run())?;
+    Ok(bound)
 }
 
 /// Notices as files, one per notice (`{position}.json`, written atomically), in the

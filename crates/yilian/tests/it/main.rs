@@ -7,6 +7,7 @@ mod audit;
 mod bad_input;
 mod demo;
 mod durability;
+mod feeds;
 mod fhirclient;
 mod import;
 mod postgres;

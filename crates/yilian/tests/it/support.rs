@@ -65,6 +65,8 @@ impl Drop for TempDir {
 pub struct Server {
     child: Option<Child>,
     pub addr: SocketAddr,
+    /// The MLLP listener's address, when started with `--mllp`.
+    pub mllp: Option<SocketAddr>,
     log: Arc<Mutex<Vec<u8>>>,
     /// An administrator's token from `yilian admin token`, sent with every request that
     /// brings no Authorization header of its own.
@@ -107,26 +109,40 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout is piped");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
-            let mut tx = Some(tx);
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Some(addr) = line
+                let addr = line
                     .strip_prefix("listening on http://")
-                    .or_else(|| line.strip_prefix("listening on https://"))
-                    && let Some(tx) = tx.take()
-                {
-                    let _ = tx.send(addr.trim().to_string());
+                    .or_else(|| line.strip_prefix("listening on https://"));
+                if let Some(addr) = addr {
+                    let _ = tx.send((false, addr.trim().to_string()));
+                } else if let Some(addr) = line.strip_prefix("mllp listening on ") {
+                    let _ = tx.send((true, addr.trim().to_string()));
                 }
             }
         });
         let mut server = Server {
             child: Some(child),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            mllp: None,
             log,
             token,
             _credentials: credentials,
         };
-        match rx.recv_timeout(STARTUP) {
+        if args.iter().any(|a| a == "--mllp") {
+            while server.mllp.is_none() || server.addr.port() == 0 {
+                match rx.recv_timeout(STARTUP) {
+                    Ok((true, a)) => server.mllp = Some(a.parse().expect("an MLLP address")),
+                    Ok((false, a)) => server.addr = a.parse().expect("an HTTP address"),
+                    Err(_) => panic!(
+                        "yilian serve did not print both addresses; its log:\n{}",
+                        server.log()
+                    ),
+                }
+            }
+            return server;
+        }
+        match rx.recv_timeout(STARTUP).map(|(_, a)| a) {
             Ok(addr) => server.addr = addr.parse().expect("the server prints a socket address"),
             Err(mpsc::RecvTimeoutError::Timeout) => panic!(
                 "yilian serve did not print its address within {STARTUP:?}; its log:\n{}",
