@@ -9,6 +9,7 @@ pub mod inbound;
 pub mod map;
 pub mod message;
 pub mod mllp;
+mod orders;
 
 pub use ack::{Ack, AckCode, ErrorCode, Problem};
 pub use message::{Delimiters, Message, ParseError, Segment};

@@ -20,7 +20,13 @@ pub const SUPPORTED: &[(&str, &str)] = &[
     ("ADT", "A13"),
     ("ADT", "A28"),
     ("ADT", "A31"),
+    ("ADT", "A40"),
     ("ORU", "R01"),
+    ("ORM", "O01"),
+    ("OML", "O21"),
+    ("RDE", "O11"),
+    ("RDS", "O13"),
+    ("MDM", "T02"),
 ];
 
 /// The `urn:uuid:` an entry of the Bundle is referenced by (a fixed, valid UUID per slot).
@@ -31,6 +37,7 @@ fn urn(n: usize) -> String {
 const PATIENT: usize = 1;
 const ENCOUNTER: usize = 2;
 const RESULT: usize = 0x1000;
+const DETAIL: usize = 0x2000;
 
 fn problem(segment: &str, field: usize, code: ErrorCode, message: String) -> Problem {
     Problem {
@@ -258,9 +265,9 @@ fn encounter(
     Some((e, format!("Encounter?identifier={system}|{visit}")))
 }
 
-/// A coded element (CE/CWE: code^text^system) as a CodeableConcept; LN is LOINC, anything
-/// else the hospital's local code.
-fn concept(
+/// A coded element (CE/CWE: code^text^system) as a CodeableConcept: LN is LOINC, I10 ICD-10,
+/// SCT SNOMED CT; anything else is the hospital's local code (`{LOCAL_PREFIX}{hospital}/{kind}`).
+pub(crate) fn concept_of(
     seg: &Segment,
     m: &Message,
     field: usize,
@@ -279,6 +286,8 @@ fn concept(
     }
     let system = match system.as_str() {
         "LN" => systems::LOINC.to_string(),
+        "I10" | "ICD10" | "I10C" => systems::ICD10.to_string(),
+        "SCT" | "SNM" => systems::SNOMED.to_string(),
         _ => format!("{}{hospital}/{kind}", systems::LOCAL_PREFIX),
     };
     let mut c = json!({"coding": [{"system": system, "code": code}]});
@@ -321,7 +330,7 @@ fn results(
                     ));
                     continue;
                 }
-                let Some(code) = concept(seg, m, 4, 0, hospital, "lab") else {
+                let Some(code) = concept_of(seg, m, 4, 0, hospital, "lab") else {
                     problems.push(problem(
                         "OBR",
                         4,
@@ -366,7 +375,7 @@ fn results(
                     });
                     continue;
                 };
-                let Some(code) = concept(seg, m, 3, 0, hospital, "lab") else {
+                let Some(code) = concept_of(seg, m, 3, 0, hospital, "lab") else {
                     problems.push(Problem {
                         segment: "OBX".into(),
                         sequence: obx_n,
@@ -417,7 +426,7 @@ fn results(
                         }),
                     },
                     "CE" | "CWE" => {
-                        if let Some(c) = concept(seg, m, 5, 0, hospital, "result") {
+                        if let Some(c) = concept_of(seg, m, 5, 0, hospital, "result") {
                             o["valueCodeableConcept"] = c;
                         }
                     }
@@ -501,8 +510,45 @@ pub fn to_bundle(m: &Message, hospital: &str) -> Result<Value, Vec<Problem>> {
             );
         }
     }
+    let details: Vec<(Value, String)> = match kind.as_str() {
+        "ORM" | "OML" => crate::orders::service_requests(m, hospital, &mut problems),
+        "RDE" => crate::orders::prescriptions(m, hospital, &mut problems),
+        "RDS" => crate::orders::dispenses(m, hospital, &mut problems),
+        "MDM" => crate::orders::document(m, hospital, &mut problems)
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    };
+    for (i, (mut r, cond)) in details.into_iter().enumerate() {
+        r["subject"] = json!({"reference": urn(PATIENT)});
+        entries.push(json!({"fullUrl": urn(DETAIL + i), "resource": r, "request": {"method": "PUT", "url": cond}}));
+    }
+    if kind == "ADT" && trigger == "A40" && merged_away(m, hospital).is_none() {
+        problems.push(problem(
+            "MRG",
+            1,
+            ErrorCode::RequiredFieldMissing,
+            "MRG-1 names the record number merged away".into(),
+        ));
+    }
     if !problems.is_empty() {
         return Err(problems);
     }
     Ok(json!({"resourceType": "Bundle", "type": "transaction", "entry": entries}))
+}
+
+/// The fullUrl the surviving Patient has in every mapped Bundle.
+pub fn patient_url() -> String {
+    urn(PATIENT)
+}
+
+/// For ADT^A40, the condition finding the registration merged away (MRG-1, the prior
+/// record number), which the caller retires in the same transaction.
+pub fn merged_away(m: &Message, hospital: &str) -> Option<String> {
+    let mrg = m.segment("MRG")?;
+    let d = &m.delimiters;
+    (0..mrg.repetitions(d, 1).len().max(1))
+        .map(|r| (mrg.component(d, 1, r, 1), mrg.component(d, 1, r, 5)))
+        .find(|(v, kind)| !v.is_empty() && (kind.is_empty() || kind == "MR"))
+        .map(|(v, _)| format!("Patient?identifier={}{hospital}|{v}", systems::MRN_PREFIX))
 }

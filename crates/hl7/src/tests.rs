@@ -341,3 +341,89 @@ fn what_cannot_be_mapped_is_named() {
     "#]]
     .assert_eq(&mapped(&ADT_A01.replace("ADT^A01^ADT_A01", "SIU^S12")));
 }
+
+const PID_H02: &str = "PID|1||H02-555^^^H02^MR||李^娜||19920315|F\r";
+
+#[test]
+fn orders_prescriptions_dispenses_and_documents_map_to_fhir() {
+    let head = |kind: &str| {
+        format!("MSH|^~\\&|HIS|H02|YILIAN|REGION|20261201101500||{kind}|C1|P|2.5.1\r{PID_H02}")
+    };
+    // OBR-24 (diagnostic service section) CT: an imaging order.
+    let orm = head("ORM^O01^ORM_O01")
+        + "ORC|NW|P100|F100||||||20261201100000|||D001^张^三\r"
+        + &format!(
+            "OBR|1|P100|F100|CT-HEAD^头颅CT平扫^L|S{}CT\r",
+            "|".repeat(19)
+        );
+    let oml = head("OML^O21^OML_O21") + "ORC|CA|P200\rOBR|1|P200||58410-2^血常规^LN\r";
+    let rde = head("RDE^O11^RDE_O11")
+        + "ORC|NW|RX300|||||||20261201100000|||D001^张^三\r\
+           RXE|^BID^D7|YL0012^阿莫西林胶囊^YL|0.5||g|||||28|粒||||||||||每日两次，饭后\r\
+           RXR|PO^口服^HL70162\r";
+    let rds = head("RDS^O13^RDS_O13")
+        + "ORC|RE|RX300\rRXD|1|YL0012^阿莫西林胶囊^YL|20261201103000|28|粒||RX300\r";
+    let mdm = head("MDM^T02^MDM_T02")
+        + "TXA|1|DS^出院小结^L|TX|20261201100000|||||D001^张^三|||DOC9|||||IP\r\
+           OBX|1|TX|||入院诊断：社区获得性肺炎\rOBX|2|TX|||出院医嘱：继续口服抗生素3天\r";
+    let all: String = [orm, oml, rde, rds, mdm]
+        .iter()
+        .map(|m| {
+            mapped(m)
+                .lines()
+                .filter(|l| !l.contains("\"Patient\"") && !l.starts_with("PUT Patient"))
+                .collect::<Vec<_>>()
+                .join("\n")
+                + "\n"
+        })
+        .collect();
+    expect![[r#"
+        PUT ServiceRequest?identifier=https://yilian.health/fhir/CodeSystem/local/h02/order|F100
+          {"resourceType":"ServiceRequest","identifier":[{"system":"https://yilian.health/fhir/CodeSystem/local/h02/order","value":"F100"}],"status":"active","intent":"order","category":[{"coding":[{"system":"http://snomed.info/sct","code":"363679005","display":"Imaging"}]}],"code":{"coding":[{"system":"https://yilian.health/fhir/CodeSystem/local/h02/exam","code":"CT-HEAD","display":"头颅CT平扫"}],"text":"头颅CT平扫"},"authoredOn":"2026-12-01T10:00:00+08:00","requester":{"identifier":{"system":"https://yilian.health/fhir/CodeSystem/local/h02/staff","value":"D001"},"display":"张三"},"priority":"stat","subject":{"reference":"urn:uuid:00000000-0000-4000-8000-000000000001"}}
+        PUT ServiceRequest?identifier=https://yilian.health/fhir/CodeSystem/local/h02/order|P200
+          {"resourceType":"ServiceRequest","identifier":[{"system":"https://yilian.health/fhir/CodeSystem/local/h02/order","value":"P200"}],"status":"revoked","intent":"order","category":[{"coding":[{"system":"http://snomed.info/sct","code":"108252007","display":"Laboratory procedure"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"58410-2","display":"血常规"}],"text":"血常规"},"subject":{"reference":"urn:uuid:00000000-0000-4000-8000-000000000001"}}
+        PUT MedicationRequest?identifier=https://yilian.health/fhir/CodeSystem/local/h02/prescription|RX300
+          {"resourceType":"MedicationRequest","identifier":[{"system":"https://yilian.health/fhir/CodeSystem/local/h02/prescription","value":"RX300"}],"status":"active","intent":"order","medicationCodeableConcept":{"coding":[{"system":"https://yilian.health/fhir/CodeSystem/drug","code":"YL0012","display":"阿莫西林胶囊"}],"text":"阿莫西林胶囊"},"authoredOn":"2026-12-01T10:00:00+08:00","requester":{"identifier":{"system":"https://yilian.health/fhir/CodeSystem/local/h02/staff","value":"D001"},"display":"张三"},"dosageInstruction":[{"text":"每日两次，饭后","doseAndRate":[{"doseQuantity":{"value":0.5,"unit":"g"}}],"route":{"coding":[{"system":"https://yilian.health/fhir/CodeSystem/local/h02/route","code":"PO","display":"口服"}],"text":"口服"}}],"dispenseRequest":{"quantity":{"value":28,"unit":"粒"},"expectedSupplyDuration":{"value":7,"unit":"days","system":"http://unitsofmeasure.org","code":"d"}},"subject":{"reference":"urn:uuid:00000000-0000-4000-8000-000000000001"}}
+        PUT MedicationDispense?identifier=https://yilian.health/fhir/CodeSystem/local/h02/dispense|RX300-1
+          {"resourceType":"MedicationDispense","identifier":[{"system":"https://yilian.health/fhir/CodeSystem/local/h02/dispense","value":"RX300-1"}],"status":"completed","medicationCodeableConcept":{"coding":[{"system":"https://yilian.health/fhir/CodeSystem/drug","code":"YL0012","display":"阿莫西林胶囊"}],"text":"阿莫西林胶囊"},"whenHandedOver":"2026-12-01T10:30:00+08:00","performer":[{"actor":{"reference":"Organization/h02"}}],"quantity":{"value":28,"unit":"粒"},"authorizingPrescription":[{"identifier":{"system":"https://yilian.health/fhir/CodeSystem/local/h02/prescription","value":"RX300"}}],"subject":{"reference":"urn:uuid:00000000-0000-4000-8000-000000000001"}}
+        PUT DocumentReference?identifier=https://yilian.health/fhir/CodeSystem/local/h02/document|DOC9
+          {"resourceType":"DocumentReference","identifier":[{"system":"https://yilian.health/fhir/CodeSystem/local/h02/document","value":"DOC9"}],"status":"current","content":[{"attachment":{"contentType":"text/plain; charset=utf-8","data":"5YWl6Zmi6K+K5pat77ya56S+5Yy66I635b6X5oCn6IK654KOCuWHuumZouWMu+WYse+8mue7p+e7reWPo+acjeaKl+eUn+e0oDPlpKk="}}],"custodian":{"reference":"Organization/h02"},"description":"出院小结","type":{"coding":[{"system":"https://yilian.health/fhir/CodeSystem/local/h02/document-type","code":"DS","display":"出院小结"}],"text":"出院小结"},"docStatus":"preliminary","date":"2026-12-01T10:00:00+08:00","author":[{"identifier":{"system":"https://yilian.health/fhir/CodeSystem/local/h02/staff","value":"D001"},"display":"张三"}],"subject":{"reference":"urn:uuid:00000000-0000-4000-8000-000000000001"}}
+    "#]].assert_eq(&all);
+}
+
+#[test]
+fn merges_and_malformed_orders_are_named() {
+    let a40 = format!(
+        "MSH|^~\\&|HIS|H02|YILIAN|REGION|20261201101500||ADT^A40^ADT_A39|C2|P|2.5.1\r{PID_H02}MRG|H02-554^^^H02^MR\r"
+    );
+    let m = Message::parse(&a40).expect("parses");
+    expect![[r#"
+        Some("Patient?identifier=https://yilian.health/fhir/sid/mrn/h02|H02-554")
+    "#]]
+    .assert_eq(&format!("{:?}\n", crate::map::merged_away(&m, "h02")));
+    let no_mrg = a40.replace("MRG|H02-554^^^H02^MR\r", "");
+    let no_drug = format!(
+        "MSH|^~\\&|HIS|H02|YILIAN|REGION|20261201101500||RDE^O11|C3|P|2.5.1\r{PID_H02}ORC|NW|RX1\rRXE|^BID^D7\r"
+    );
+    let no_time = format!(
+        "MSH|^~\\&|HIS|H02|YILIAN|REGION|20261201101500||RDS^O13|C4|P|2.5.1\r{PID_H02}ORC|RE|RX1\rRXD|1|YL0012^阿莫西林^YL|yesterday\r"
+    );
+    let empty_doc = format!(
+        "MSH|^~\\&|HIS|H02|YILIAN|REGION|20261201101500||MDM^T02|C5|P|2.5.1\r{PID_H02}TXA|1|DS^出院小结^L|TX|||||||||DOC1\r"
+    );
+    let no_order = format!(
+        "MSH|^~\\&|HIS|H02|YILIAN|REGION|20261201101500||ORM^O01|C6|P|2.5.1\r{PID_H02}ORC|NW\rOBR|1|||CT-HEAD^头颅CT^L\r"
+    );
+    let all: String = [no_mrg, no_drug, no_time, empty_doc, no_order]
+        .iter()
+        .map(|m| mapped(m))
+        .collect();
+    expect![[r#"
+        MRG-1 seq 1: MRG-1 names the record number merged away (101)
+        RXE-2 seq 1: RXE-2 (give code) names the drug (101)
+        RXD-3 seq 1: RXD-3 (date/time dispensed) is required, as a timestamp (102)
+        OBX-5 seq 1: MDM^T02 carries the document's content in OBX-5 (101)
+        OBR-2 seq 1: OBR-2 or ORC-2 (placer order number) names the order (101)
+    "#]]
+    .assert_eq(&all);
+}

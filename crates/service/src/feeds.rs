@@ -330,6 +330,30 @@ impl Service {
                 return refuse(receipt, code, problems);
             }
         };
+        if (kind.as_str(), trigger.as_str()) == ("ADT", "A40") {
+            let prior = hl7::map::merged_away(&read.message, &feed.hospital)
+                .and_then(|cond| self.retire(&cond));
+            match prior {
+                Some(entry) => {
+                    if let Some(list) = bundle["entry"].as_array_mut() {
+                        list.push(entry);
+                    }
+                }
+                None => {
+                    return refuse(
+                        receipt,
+                        AckCode::Error,
+                        vec![Problem {
+                            segment: "MRG".into(),
+                            sequence: 1,
+                            field: Some(1),
+                            code: ErrorCode::UnknownKey,
+                            message: "MRG-1 names no other registration of this hospital".into(),
+                        }],
+                    );
+                }
+            }
+        }
         let maps = self.code_maps();
         let mut unmapped = Vec::new();
         for e in bundle["entry"].as_array_mut().into_iter().flatten() {
@@ -402,6 +426,27 @@ impl Service {
                 result: None,
             })),
         }
+    }
+
+    /// The transaction entry that retires the registration `condition` finds (ADT^A40):
+    /// inactive, replaced by the message's surviving Patient, written only if it has not
+    /// changed since it was read.
+    fn retire(&self, condition: &str) -> Option<Value> {
+        let (resource_type, query) = condition.split_once('?')?;
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let q = self.condition(resource_type, &pairs).ok()?;
+        let page = self.store.search(&q).ok()?;
+        let [found] = page.matches.as_slice() else {
+            return None;
+        };
+        let mut prior: Value = serde_json::from_slice(&found.body).ok()?;
+        prior["active"] = json!(false);
+        prior["link"] =
+            json!([{"other": {"reference": hl7::map::patient_url()}, "type": "replaced-by"}]);
+        Some(json!({"resource": prior, "request": {"method": "PUT",
+            "url": format!("Patient/{}", found.id), "ifMatch": format!("W/\"{}\"", found.version)}}))
     }
 
     /// A refusal kept as a receipt before it is answered.

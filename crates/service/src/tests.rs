@@ -560,3 +560,115 @@ fn a_relink_asks_where_the_new_fit_disagrees_and_changes_no_person() {
     // Asking again asks nothing new.
     assert_eq!(s.relink().expect("relink").new_tasks, 0);
 }
+
+/// The MSA code and ERR text of an acknowledgement.
+fn ack_line(ack: &[u8]) -> String {
+    let text = String::from_utf8_lossy(ack);
+    let part = |id: &str, n: usize| {
+        text.split('\r')
+            .find(|s| s.starts_with(id))
+            .and_then(|s| s.split('|').nth(n))
+            .unwrap_or_default()
+            .to_string()
+    };
+    format!("{} {}", part("MSA", 1), part("ERR", 8))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn feeds_map_pharmacy_merges_and_local_codes() {
+    let s = service();
+    let feeds = vec![auth::Feed {
+        hospital: "h02".into(),
+        facilities: vec!["H02".into()],
+        addresses: vec!["127.0.0.1".into()],
+    }];
+    let send = |control: &str, kind: &str, body: &str| {
+        let m = format!(
+            "MSH|^~\\&|HIS|H02|YILIAN|REGION|20261201101500||{kind}|{control}|P|2.5.1\r{body}"
+        );
+        ack_line(&s.v2_message(&feeds, m.as_bytes()).ack())
+    };
+    let pid =
+        |mrn: &str| format!("PID|1||{mrn}^^^H02^MR~110101199003070015^^^^NI||张^伟||19900307|M\r");
+    let mut out = Vec::new();
+    out.push(send(
+        "C1",
+        "ADT^A04",
+        &(pid("H02-1") + "PV1|1|O|内科||||||||||||||||V1\r"),
+    ));
+    out.push(send(
+        "C2",
+        "ADT^A04",
+        &(pid("H02-2") + "PV1|1|O|内科||||||||||||||||V2\r"),
+    ));
+    // The hospital's local drug code, then its map, then a prescription using it.
+    let map = serde_json::json!({"resourceType": "ConceptMap", "id": "h02-drug", "status": "active",
+        "group": [{"source": "https://yilian.health/fhir/CodeSystem/local/h02/drug",
+            "target": "http://www.whocc.no/atc",
+            "element": [{"code": "X-AMOX", "target": [{"code": "J01CA04", "equivalence": "equivalent"}]}]}]});
+    s.update(
+        &Caller::System,
+        "ConceptMap",
+        "h02-drug",
+        map.to_string().as_bytes(),
+        None,
+    )
+    .expect("the map is stored");
+    out.push(send(
+        "C3",
+        "RDE^O11",
+        &(pid("H02-2")
+            + "ORC|NW|RX1|||||||20261201100000|||D001^张^三\rRXE|^BID^D7|X-AMOX^阿莫西林^L|0.5||g|||||28|粒\r"),
+    ));
+    out.push(send(
+        "C4",
+        "RDS^O13",
+        &(pid("H02-2") + "ORC|RE|RX1\rRXD|1|X-CEF^头孢^L|20261201103000|14|粒||RX1\r"),
+    ));
+    // H02-1 is merged into H02-2; then a merge naming no registration is refused.
+    out.push(send(
+        "C5",
+        "ADT^A40",
+        &(pid("H02-2") + "MRG|H02-1^^^H02^MR\r"),
+    ));
+    out.push(send(
+        "C6",
+        "ADT^A40",
+        &(pid("H02-2") + "MRG|H02-9^^^H02^MR\r"),
+    ));
+    let all = |t: &str| {
+        s.search(&Caller::System, t, &[], false)
+            .expect("search")
+            .matches
+            .iter()
+            .map(|m| serde_json::from_slice::<serde_json::Value>(&m.body).expect("json"))
+            .collect::<Vec<_>>()
+    };
+    for p in all("Patient") {
+        out.push(format!(
+            "Patient {}: active {} link {}",
+            p["identifier"][0]["value"], p["active"], p["link"][0]["type"]
+        ));
+    }
+    let rx = &all("MedicationRequest")[0];
+    out.push(format!(
+        "prescription codes: {}",
+        rx["medicationCodeableConcept"]["coding"]
+    ));
+    let d = &all("MedicationDispense")[0];
+    out.push(format!("dispense tags: {}", d["meta"]["tag"]));
+    expect![[r#"
+        AA
+        AA
+        AA
+        AA
+        AA
+        AE MRG-1 names no other registration of this hospital
+        Patient "H02-1": active false link "replaced-by"
+        Patient "H02-2": active null link null
+        prescription codes: [{"system":"https://yilian.health/fhir/CodeSystem/local/h02/drug","code":"X-AMOX","display":"阿莫西林"},{"system":"http://www.whocc.no/atc","code":"J01CA04"}]
+        dispense tags: [{"system":"https://yilian.health/fhir/CodeSystem/data-quality","code":"unmapped-code"}]
+    "#]].assert_eq(&(out.join("\n") + "\n"));
+}

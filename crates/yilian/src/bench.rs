@@ -40,6 +40,8 @@ pub enum What {
     Audit(crate::bench_audit::Args),
     /// CDS Hooks calls for a patient with 500 resources, from many clients.
     Cds(crate::bench_cds::Args),
+    /// HL7 v2 over MLLP: sustained messages per second with durable acknowledgements.
+    Feeds(crate::bench_feeds::Args),
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -47,6 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(What::Mpi(a)) => return crate::bench_mpi::run(a),
         Some(What::Audit(a)) => return crate::bench_audit::run(a),
         Some(What::Cds(a)) => return crate::bench_cds::run(a),
+        Some(What::Feeds(a)) => return crate::bench_feeds::run(a),
         None => {}
     }
     generation(&args)?;

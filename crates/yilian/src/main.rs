@@ -9,6 +9,7 @@ mod audit_cmd;
 mod bench;
 mod bench_audit;
 mod bench_cds;
+mod bench_feeds;
 mod bench_mpi;
 mod client;
 mod demo;
