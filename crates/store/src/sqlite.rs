@@ -343,6 +343,14 @@ fn connect(path: &Path, cache_kib: i64) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "cache_size", -cache_kib)
         .map_err(db)?;
     conn.set_prepared_statement_cache_capacity(256);
+    // The query planner stability guarantee: a cached statement keeps its plan. Without it,
+    // a statement whose plan could depend on a bound value (LIMIT, a LIKE pattern) is
+    // compiled again at every new binding, which was a fifth of a feed's write time.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )
+    .map_err(db)?;
     Ok(conn)
 }
 
