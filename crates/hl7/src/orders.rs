@@ -21,6 +21,19 @@ fn problem(segment: &str, sequence: usize, field: usize, code: ErrorCode, m: &st
     }
 }
 
+/// A message whose detail segment is absent altogether (and nothing else was wrong).
+fn missing(problems: &mut Vec<Problem>, segment: &str, message: &str) {
+    if problems.is_empty() {
+        problems.push(Problem {
+            segment: segment.into(),
+            sequence: 1,
+            field: None,
+            code: ErrorCode::SegmentSequence,
+            message: message.into(),
+        });
+    }
+}
+
 /// The order number: ORC-3 (filler), else ORC-2 (placer), else the detail segment's own.
 fn order_number(
     m: &Message,
@@ -151,14 +164,8 @@ pub(crate) fn service_requests(
             _ => {}
         }
     }
-    if out.is_empty() && problems.is_empty() {
-        problems.push(Problem {
-            segment: "OBR".into(),
-            sequence: 1,
-            field: None,
-            code: ErrorCode::SegmentSequence,
-            message: "an order message carries at least one OBR".into(),
-        });
+    if out.is_empty() {
+        missing(problems, "OBR", "an order message carries at least one OBR");
     }
     out
 }
@@ -281,14 +288,12 @@ pub(crate) fn prescriptions(
             _ => {}
         }
     }
-    if out.is_empty() && problems.is_empty() {
-        problems.push(Problem {
-            segment: "RXE".into(),
-            sequence: 1,
-            field: None,
-            code: ErrorCode::SegmentSequence,
-            message: "a prescription message carries at least one RXE".into(),
-        });
+    if out.is_empty() {
+        missing(
+            problems,
+            "RXE",
+            "a prescription message carries at least one RXE",
+        );
     }
     out
 }
@@ -372,14 +377,12 @@ pub(crate) fn dispenses(
             _ => {}
         }
     }
-    if out.is_empty() && problems.is_empty() {
-        problems.push(Problem {
-            segment: "RXD".into(),
-            sequence: 1,
-            field: None,
-            code: ErrorCode::SegmentSequence,
-            message: "a dispense message carries at least one RXD".into(),
-        });
+    if out.is_empty() {
+        missing(
+            problems,
+            "RXD",
+            "a dispense message carries at least one RXD",
+        );
     }
     out
 }
