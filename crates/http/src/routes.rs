@@ -67,6 +67,15 @@ async fn dispatch(State(app): State<Arc<AppState>>, req: Request) -> Response {
     response
 }
 
+/// A JSON answer that is not a FHIR resource (CDS Hooks, the feeds' reports).
+fn plain_json(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
 async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Response> {
     let (parts, body) = req.into_parts();
     let method = parts.method.clone();
@@ -86,21 +95,16 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
         (&Method::GET, ["health"]) => return Ok((StatusCode::OK, "ok").into_response()),
         // CDS Hooks discovery is open, as SMART discovery is.
         (&Method::GET, ["cds-services"]) => {
-            let mut r = response::json_response(StatusCode::OK, &service::cds_discovery());
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                header::HeaderValue::from_static("application/json"),
-            );
-            return Ok(r);
+            return Ok(plain_json(response::json_response(
+                StatusCode::OK,
+                &service::cds_discovery(),
+            )));
         }
         (&Method::GET, [".well-known", "smart-configuration"]) => {
-            let mut r =
-                response::json_response(StatusCode::OK, &crate::authn::smart_configuration(&base));
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                header::HeaderValue::from_static("application/json"),
-            );
-            return Ok(r);
+            return Ok(plain_json(response::json_response(
+                StatusCode::OK,
+                &crate::authn::smart_configuration(&base),
+            )));
         }
         (&Method::POST, ["auth", "token"]) => {
             let form = read_form(app, &headers, body).await?;
@@ -198,24 +202,19 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
                 bound("to", now + 60_000)?,
             );
             let report = blocking(move || svc.feed_quality(&caller, from, to)).await?;
-            Ok(response::json_response(StatusCode::OK, &report))
+            Ok(plain_json(response::json_response(StatusCode::OK, &report)))
         }
         (&Method::GET, ["feeds", "unmapped"]) => {
             let hospital = param(&pairs, "hospital");
             let queue = blocking(move || svc.unmapped_codes(&caller, hospital.as_deref())).await?;
-            Ok(response::json_response(StatusCode::OK, &queue))
+            Ok(plain_json(response::json_response(StatusCode::OK, &queue)))
         }
         (&Method::POST, ["cds-services", id]) => {
             let body = read_body(app, &headers, body).await?;
             let id = id.to_string();
             let now = crate::authn::now();
             let cards = blocking(move || svc.cds_call(&caller, &id, &body, now)).await?;
-            let mut r = response::json_response(StatusCode::OK, &cards);
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                header::HeaderValue::from_static("application/json"),
-            );
-            Ok(r)
+            Ok(plain_json(response::json_response(StatusCode::OK, &cards)))
         }
         (&Method::POST, ["cds-services", _, "feedback"]) => {
             let body = read_body(app, &headers, body).await?;
