@@ -262,7 +262,6 @@ impl Service {
                             outcome: Outcome::from_code(refusal.ack.code.code()),
                             reason: reason(&refusal.ack.problems),
                             ack: text.clone(),
-                            failed_ack: text.clone(),
                             unmapped: Vec::new(),
                         };
                         self.noted(receipt, *refusal, text, (control, stamp_ts))
@@ -299,7 +298,6 @@ impl Service {
             outcome: Outcome::Accepted,
             reason: String::new(),
             ack: String::new(),
-            failed_ack: String::new(),
             unmapped: Vec::new(),
         };
         let refuse = |receipt: Receipt, code: AckCode, problems: Vec<Problem>| {
@@ -309,7 +307,6 @@ impl Service {
                 outcome: Outcome::from_code(code.code()),
                 reason: reason(&refusal.ack.problems),
                 ack: text.clone(),
-                failed_ack: text.clone(),
                 ..receipt
             };
             self.noted(receipt, refusal, text, stamp.clone())
@@ -408,8 +405,7 @@ impl Service {
         };
         let accept = Ack::accept().render(&read.to, &read.message.delimiters, &control, &stamp_ts);
         receipt.ack = accept.clone();
-        receipt.failed_ack =
-            inbound::refuse(&read, AckCode::Error, Vec::new()).render(&control, &stamp_ts);
+        // Filled with the store's reason if it refuses the data.
         let refusal = inbound::refuse(&read, AckCode::Error, Vec::new());
         let done = self.inlet.submit(Inbound {
             receipt,
@@ -535,6 +531,17 @@ impl Service {
     /// Data quality per hospital over `[from, to)` (milliseconds): messages by kind and
     /// outcome, refusals by reason, late messages, and the unmapped local codes.
     pub fn feed_quality(&self, caller: &Caller, from: i64, to: i64) -> Result<Value, Error> {
+        let result = self.feed_quality_unaudited(caller, from, to);
+        self.account(
+            caller,
+            audit::Action::Search,
+            vec![format!("feeds/quality?from={from}&to={to}")],
+            result,
+            |_, _| {},
+        )
+    }
+
+    fn feed_quality_unaudited(&self, caller: &Caller, from: i64, to: i64) -> Result<Value, Error> {
         let scope = self.feed_scope(caller)?;
         let counts: Vec<FeedCount> = self
             .store
@@ -579,6 +586,24 @@ impl Service {
     /// A hospital's work queue: the local codes it sent that no map covers, most frequent
     /// first, with how to clear them (upload a ConceptMap).
     pub fn unmapped_codes(&self, caller: &Caller, hospital: Option<&str>) -> Result<Value, Error> {
+        let result = self.unmapped_codes_unaudited(caller, hospital);
+        self.account(
+            caller,
+            audit::Action::Search,
+            vec![format!(
+                "feeds/unmapped?hospital={}",
+                hospital.unwrap_or_default()
+            )],
+            result,
+            |_, _| {},
+        )
+    }
+
+    fn unmapped_codes_unaudited(
+        &self,
+        caller: &Caller,
+        hospital: Option<&str>,
+    ) -> Result<Value, Error> {
         let scope = self.feed_scope(caller)?;
         let want = match (&scope, hospital) {
             (Some(own), Some(h)) if own != h => {

@@ -1426,7 +1426,6 @@ fn feeds_apply_each_message_once(store: &dyn Store) {
             "PID-3: required".into()
         },
         ack: format!("ACK {control}"),
-        failed_ack: format!("NAK {control}"),
         unmapped: vec![LocalCode {
             system: "urn:h1:lab".into(),
             code: "X1".into(),

@@ -87,7 +87,7 @@ fn note(
         Some(e) => (
             Outcome::Error,
             format!("store: {}", e.root()).chars().take(200).collect(),
-            r.failed_ack.clone(),
+            String::new(),
         ),
     };
     tx.execute(

@@ -296,10 +296,9 @@ pub struct Receipt {
     pub outcome: Outcome,
     /// Why it was refused: segment, field and rule; empty when accepted.
     pub reason: String,
-    /// The acknowledgement given, repeated to a resend.
+    /// The acknowledgement given, repeated to a resend (empty when the store refused the
+    /// data: the reason says why).
     pub ack: String,
-    /// The acknowledgement to give instead if the store refuses the data.
-    pub failed_ack: String,
     /// Local codes it carried that no map covered.
     pub unmapped: Vec<LocalCode>,
 }

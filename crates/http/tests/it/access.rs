@@ -1,7 +1,7 @@
 //! Who may call, and what they see: tokens refused at the door, roles kept to their own
 //! paths, and the shared record across two hospitals as consent and policy decide.
 
-use super::{admin, app, credentials, send, token};
+use super::{admin, app, block_on, credentials, send, token};
 use expect_test::{Expect, expect};
 use policy::{Purpose, Role};
 use serde_json::{Value, json};
@@ -72,11 +72,7 @@ fn brief(status: u16, headers: &[(String, String)], body: &Value) -> String {
 /// Runs `setup` as an administrator, then each request, and snapshots the answers.
 #[track_caller]
 fn scenario(setup: &[String], requests: &[(&str, String)], expect: Expect) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let out = rt.block_on(async {
+    let out = block_on(async {
         let app = app();
         for s in setup {
             let (status, _, body) = send(&app, s).await;
@@ -270,30 +266,41 @@ fn hospital_systems_and_people_sign_in() {
             "POST /auth/login\nAuthorization: none\ncontent-type: application/x-www-form-urlencoded\n\nusername={user}&password={password}"
         )
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let out = rt.block_on(async {
+    let out = block_on(async {
         let mut out = Vec::new();
         let first = assertion("j1", "Organization/h1");
         let (status, headers, body) = send(&app, &form(&first)).await;
         out.push(format!("assertion: {}", brief(status, &headers, &body)));
-        let token = body["access_token"].as_str().unwrap_or_default().to_string();
+        let token = body["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let (status, headers, body) = send(&app, &get("/Organization", &token)).await;
-        out.push(format!("its token, the directory: {}", brief(status, &headers, &body)));
+        out.push(format!(
+            "its token, the directory: {}",
+            brief(status, &headers, &body)
+        ));
         let (status, headers, body) = send(&app, &form(&first)).await;
-        out.push(format!("the same assertion again: {}", brief(status, &headers, &body)));
+        out.push(format!(
+            "the same assertion again: {}",
+            brief(status, &headers, &body)
+        ));
         let other = assertion("j2", "Organization/h2");
         let (status, headers, body) = send(&app, &form(&other)).await;
-        out.push(format!("naming another hospital: {}", brief(status, &headers, &body)));
+        out.push(format!(
+            "naming another hospital: {}",
+            brief(status, &headers, &body)
+        ));
         let (status, headers, body) =
             send(&app, "POST /auth/token\nAuthorization: none\ncontent-type: application/x-www-form-urlencoded\n\ngrant_type=password").await;
         out.push(format!("another grant: {}", brief(status, &headers, &body)));
         let (status, headers, body) = send(&app, &login("dr.li", "a+long+passphrase")).await;
         out.push(format!("sign-in: {}", brief(status, &headers, &body)));
         let (status, headers, body) = send(&app, &login("dr.li", "wrong")).await;
-        out.push(format!("wrong password: {}", brief(status, &headers, &body)));
+        out.push(format!(
+            "wrong password: {}",
+            brief(status, &headers, &body)
+        ));
         out.join("\n")
     });
     expect![[r#"
@@ -567,11 +574,7 @@ fn the_shared_record_across_hospitals() {
 /// A patient reads their own record, all of it; another person's is refused.
 #[test]
 fn a_patient_reads_their_own_record() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let out = rt.block_on(async {
+    let out = block_on(async {
         let app = app();
         for s in region() {
             let (status, _, body) = send(&app, &s).await;

@@ -2,7 +2,7 @@
 //! regulator's anomalies and review queue, and the log's tree heads and proofs checked
 //! here the way an outside party would.
 
-use super::{admin, app, send, token};
+use super::{admin, app, block_on, send, token};
 use base64::Engine;
 use expect_test::expect;
 use policy::{Purpose, Role};
@@ -79,11 +79,7 @@ fn line(e: &Value) -> String {
 
 #[test]
 fn accesses_are_recorded_shown_to_the_patient_and_provable() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let out = rt.block_on(async {
+    let out = block_on(async {
         let app = app();
         let mut setup = super::access::region();
         setup.extend([
@@ -133,14 +129,25 @@ fn accesses_are_recorded_shown_to_the_patient_and_provable() {
         step("a failed sign-in", s);
         let (s, _, _) = send(&app, "GET /Patient/a1\nAuthorization: Bearer not-a-token").await;
         step("a forged token", s);
-        let (s, _, _) = send(&app, &post("/AuditEvent", &admin(), &json!({"resourceType": "AuditEvent"}))).await;
+        let (s, _, _) = send(
+            &app,
+            &post(
+                "/AuditEvent",
+                &admin(),
+                &json!({"resourceType": "AuditEvent"}),
+            ),
+        )
+        .await;
         step("writing an AuditEvent", s);
         let (s, _, _) = send(&app, &get("/AuditEvent", &doctor)).await;
         step("a doctor searching the audit log", s);
 
         // The patient's own view.
         let (_, _, found) = send(&app, "GET /Person?link=Patient/a1").await;
-        let person = found["entry"][0]["resource"]["id"].as_str().expect("a person").to_string();
+        let person = found["entry"][0]["resource"]["id"]
+            .as_str()
+            .expect("a person")
+            .to_string();
         let patient = token(policy::Caller {
             role: Role::Patient,
             purpose: Purpose::PatientAccess,
@@ -154,7 +161,9 @@ fn accesses_are_recorded_shown_to_the_patient_and_provable() {
             let e = &e["resource"];
             let issues = fhir::validate::validate(e);
             assert!(
-                !issues.iter().any(|i| matches!(i.severity, fhir::Severity::Error | fhir::Severity::Fatal)),
+                !issues
+                    .iter()
+                    .any(|i| matches!(i.severity, fhir::Severity::Error | fhir::Severity::Fatal)),
                 "an AuditEvent is valid R4: {}",
                 fhir::outcome::render(&issues)
             );
@@ -163,17 +172,38 @@ fn accesses_are_recorded_shown_to_the_patient_and_provable() {
         let (s, _, notices) = send(&app, &get("/Patient/a1/$notifications", &patient)).await;
         out.push(format!("the patient's notifications: {s}"));
         for n in notices["entry"].as_array().into_iter().flatten() {
-            let m: Value = serde_json::from_str(n["resource"]["payload"][0]["contentString"].as_str().unwrap_or("{}")).unwrap_or_default();
-            out.push(format!("  {} by {} of {}", m["kind"].as_str().unwrap_or("?"), m["who"].as_str().unwrap_or("?"), m["hospital"].as_str().unwrap_or("?")));
+            let m: Value = serde_json::from_str(
+                n["resource"]["payload"][0]["contentString"]
+                    .as_str()
+                    .unwrap_or("{}"),
+            )
+            .unwrap_or_default();
+            out.push(format!(
+                "  {} by {} of {}",
+                m["kind"].as_str().unwrap_or("?"),
+                m["who"].as_str().unwrap_or("?"),
+                m["hospital"].as_str().unwrap_or("?")
+            ));
         }
-        let (s, _, _) = send(&app, &get("/Patient/a1/$access-log", &caller(Role::Patient, Purpose::PatientAccess, None, "x"))).await;
+        let (s, _, _) = send(
+            &app,
+            &get(
+                "/Patient/a1/$access-log",
+                &caller(Role::Patient, Purpose::PatientAccess, None, "x"),
+            ),
+        )
+        .await;
         out.push(format!("another patient's token: {s}"));
 
         // The auditor's desk.
         let (s, _, refused) = send(&app, &get("/AuditEvent?outcome=4&_count=10", &auditor)).await;
         out.push(format!("refusals in the log: {s}"));
         for e in refused["entry"].as_array().into_iter().flatten() {
-            out.push(format!("  {} ({})", line(&e["resource"]), e["resource"]["outcomeDesc"].as_str().unwrap_or("")));
+            out.push(format!(
+                "  {} ({})",
+                line(&e["resource"]),
+                e["resource"]["outcomeDesc"].as_str().unwrap_or("")
+            ));
         }
         let (s, _, anomalies) = send(&app, &get("/audit/anomalies", &auditor)).await;
         out.push(format!("anomalies: {s}"));
@@ -186,11 +216,22 @@ fn accesses_are_recorded_shown_to_the_patient_and_provable() {
             if a["kind"] == "no-relationship" && glass_event.is_none() {
                 glass_event = a["audit_event"].as_u64();
             }
-            out.push(format!("  {} by {} reviewed={}", a["kind"].as_str().unwrap_or("?"), a["agent"].as_str().unwrap_or("?"), a["reviewed"]));
+            out.push(format!(
+                "  {} by {} reviewed={}",
+                a["kind"].as_str().unwrap_or("?"),
+                a["agent"].as_str().unwrap_or("?"),
+                a["reviewed"]
+            ));
         }
         let (s, _, queue) = send(&app, &get("/audit/break-glass", &auditor)).await;
-        let task = queue["entry"][0]["resource"]["id"].as_str().unwrap_or_default().to_string();
-        out.push(format!("break-glass awaiting review: {s}, {} task(s)", queue["total"]));
+        let task = queue["entry"][0]["resource"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        out.push(format!(
+            "break-glass awaiting review: {s}, {} task(s)",
+            queue["total"]
+        ));
         let (s, _, _) = send(
             &app,
             &post(
@@ -206,23 +247,47 @@ fn accesses_are_recorded_shown_to_the_patient_and_provable() {
         .await;
         out.push(format!("the auditor reviews it: {s}"));
         let (_, _, queue) = send(&app, &get("/audit/break-glass", &auditor)).await;
-        out.push(format!("break-glass awaiting review: {} task(s)", queue["total"]));
+        out.push(format!(
+            "break-glass awaiting review: {} task(s)",
+            queue["total"]
+        ));
         let (_, _, anomalies) = send(&app, &get("/audit/anomalies", &auditor)).await;
-        let reviewed = anomalies["anomalies"].as_array().into_iter().flatten().filter(|a| a["reviewed"] == true).count();
+        let reviewed = anomalies["anomalies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| a["reviewed"] == true)
+            .count();
         out.push(format!("anomalies reviewed: {reviewed}"));
         let (s, _, stats) = send(&app, &get("/audit/stats", &auditor)).await;
         out.push(format!("statistics: {s}"));
         for h in stats["hospitals"].as_array().into_iter().flatten() {
-            out.push(format!("  {} shared={} break-glass={} refused={} patients={}", h["organization"].as_str().unwrap_or("?"), h["shared_views"], h["break_glass"], h["refused"], h["patients"]));
+            out.push(format!(
+                "  {} shared={} break-glass={} refused={} patients={}",
+                h["organization"].as_str().unwrap_or("?"),
+                h["shared_views"],
+                h["break_glass"],
+                h["refused"],
+                h["patients"]
+            ));
         }
 
         // The log proves itself to anyone holding a tree head.
         let (_, _, head) = send(&app, &get("/audit/tree-head", &doctor)).await;
         let size = head["tree_size"].as_u64().expect("a size");
-        let public = audit::VerifyingKey::from_bytes(&b64(&head["public_key"]).try_into().expect("32 bytes")).expect("a key");
+        let public = audit::VerifyingKey::from_bytes(
+            &b64(&head["public_key"]).try_into().expect("32 bytes"),
+        )
+        .expect("a key");
         let sth = audit::SignedTreeHead {
-            head: audit::TreeHead { size, root: hash(&head["sha256_root_hash"]), timestamp: head["timestamp"].as_i64().expect("time") },
-            signature: b64(&head["tree_head_signature"]).try_into().expect("64 bytes"),
+            head: audit::TreeHead {
+                size,
+                root: hash(&head["sha256_root_hash"]),
+                timestamp: head["timestamp"].as_i64().expect("time"),
+            },
+            signature: b64(&head["tree_head_signature"])
+                .try_into()
+                .expect("64 bytes"),
         };
         assert!(sth.verify(&public), "the head carries the log's signature");
         let mut proven = 0;
@@ -230,15 +295,45 @@ fn accesses_are_recorded_shown_to_the_patient_and_provable() {
             let (_, _, entry) = send(&app, &get(&format!("/audit/entry/{index}"), &auditor)).await;
             let leaf = audit::leaf_hash(&b64(&entry["leaf_input"]));
             assert_eq!(leaf, hash(&entry["leaf_hash"]));
-            let (_, _, proof) = send(&app, &get(&format!("/audit/proof?index={index}&size={size}"), &doctor)).await;
-            let path: Vec<audit::Hash> = proof["audit_path"].as_array().expect("a path").iter().map(hash).collect();
-            assert!(audit::merkle::verify_inclusion(index, size, &leaf, &path, &sth.head.root), "record {index}");
+            let (_, _, proof) = send(
+                &app,
+                &get(&format!("/audit/proof?index={index}&size={size}"), &doctor),
+            )
+            .await;
+            let path: Vec<audit::Hash> = proof["audit_path"]
+                .as_array()
+                .expect("a path")
+                .iter()
+                .map(hash)
+                .collect();
+            assert!(
+                audit::merkle::verify_inclusion(index, size, &leaf, &path, &sth.head.root),
+                "record {index}"
+            );
             proven += 1;
         }
         let (_, _, first) = send(&app, &get("/audit/tree-head?size=1", &doctor)).await;
-        let (_, _, proof) = send(&app, &get(&format!("/audit/consistency?first=1&second={size}"), &doctor)).await;
-        let path: Vec<audit::Hash> = proof["consistency"].as_array().expect("a proof").iter().map(hash).collect();
-        assert!(audit::merkle::verify_consistency(1, size, &hash(&first["sha256_root_hash"]), &sth.head.root, &path));
+        let (_, _, proof) = send(
+            &app,
+            &get(
+                &format!("/audit/consistency?first=1&second={size}"),
+                &doctor,
+            ),
+        )
+        .await;
+        let path: Vec<audit::Hash> = proof["consistency"]
+            .as_array()
+            .expect("a proof")
+            .iter()
+            .map(hash)
+            .collect();
+        assert!(audit::merkle::verify_consistency(
+            1,
+            size,
+            &hash(&first["sha256_root_hash"]),
+            &sth.head.root,
+            &path
+        ));
         out.push(format!("inclusion proofs verified against the signed head: {proven} of {size}; the first head is a prefix of it"));
         out.join("\n")
     });

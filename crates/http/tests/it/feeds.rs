@@ -1,7 +1,7 @@
 //! HL7 v2 messages mapped to transaction Bundles run through the service as one
 //! transaction each; the same message twice writes nothing the second time.
 
-use super::{app, send};
+use super::{app, block_on, send};
 use expect_test::expect;
 
 const ORU: &str = "MSH|^~\\&|LIS|H02|YILIAN|REGION|20261201101500||ORU^R01^ORU_R01|LAB778|P|2.4\r\
@@ -12,11 +12,7 @@ OBX|2|NM|789-8^红细胞计数^LN||4.5|10*12/L|3.8-5.1|N|||F\r";
 
 #[test]
 fn a_result_message_lands_once() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let out = rt.block_on(async {
+    let out = block_on(async {
         let app = app();
         let m = hl7::Message::parse(ORU).expect("parses");
         let bundle = hl7::map::to_bundle(&m, "h02").expect("maps");

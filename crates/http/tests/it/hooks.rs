@@ -1,7 +1,7 @@
 //! CDS Hooks over HTTP: discovery, the three reminders reading the record from another
 //! hospital under the caller's authorization, feedback, and the statistics it feeds.
 
-use super::{app, send, token};
+use super::{app, block_on, send, token};
 use expect_test::expect;
 use policy::{Purpose, Role};
 use serde_json::{Value, json};
@@ -29,11 +29,7 @@ fn cards(v: &Value) -> String {
 
 #[test]
 fn reminders_across_hospitals() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let out = rt.block_on(async {
+    let out = block_on(async {
         let app = app();
         let panel = terminology::LAB_PANELS
             .iter()
@@ -75,13 +71,22 @@ fn reminders_across_hospitals() {
         let (s, _, discovery) = send(&app, "GET /cds-services\nAuthorization: none").await;
         out.push(format!(
             "discovery (no token): {s} {:?}",
-            discovery["services"].as_array().into_iter().flatten().map(|s| s["hook"].as_str().unwrap_or("?")).collect::<Vec<_>>()
+            discovery["services"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|s| s["hook"].as_str().unwrap_or("?"))
+                .collect::<Vec<_>>()
         ));
         let (s, _, v) = send(
             &app,
-            &post("/cds-services/yilian-patient-view", &doctor, &json!({
+            &post(
+                "/cds-services/yilian-patient-view",
+                &doctor,
+                &json!({
                 "hook": "patient-view", "hookInstance": "3f1c2d7e-0000-4000-8000-000000000001",
-                "context": {"userId": "Practitioner/d1", "patientId": "a1"}})),
+                "context": {"userId": "Practitioner/d1", "patientId": "a1"}}),
+            ),
         )
         .await;
         out.push(format!("patient-view: {s}{}", cards(&v)));
@@ -100,9 +105,16 @@ fn reminders_across_hospitals() {
                 "context": {"userId": "Practitioner/d1", "patientId": "a1", "selections": ["MedicationRequest/rx1", "ServiceRequest/lab1"], "draftOrders": orders}})),
         )
         .await;
-        out.push(format!("order-select: {s}{}{}", cards(&v), v["issue"][0]["diagnostics"].as_str().unwrap_or_default()));
+        out.push(format!(
+            "order-select: {s}{}{}",
+            cards(&v),
+            v["issue"][0]["diagnostics"].as_str().unwrap_or_default()
+        ));
         let card = |rule: &str| {
-            v["cards"].as_array().into_iter().flatten()
+            v["cards"]
+                .as_array()
+                .into_iter()
+                .flatten()
                 .find(|c| c["source"]["topic"]["code"] == rule)
                 .and_then(|c| c["uuid"].as_str())
                 .unwrap_or_default()
@@ -117,8 +129,18 @@ fn reminders_across_hospitals() {
         )
         .await;
         out.push(format!("feedback: {s}"));
-        let (s, _, stats) = send(&app, &format!("GET /cds-services/$stats\nAuthorization: Bearer {auditor}")).await;
-        out.push(format!("statistics: {s} {}{}", stats["rules"], stats["issue"][0]["diagnostics"].as_str().unwrap_or_default()));
+        let (s, _, stats) = send(
+            &app,
+            &format!("GET /cds-services/$stats\nAuthorization: Bearer {auditor}"),
+        )
+        .await;
+        out.push(format!(
+            "statistics: {s} {}{}",
+            stats["rules"],
+            stats["issue"][0]["diagnostics"]
+                .as_str()
+                .unwrap_or_default()
+        ));
         let stranger = token(policy::Caller {
             role: Role::Doctor,
             purpose: Purpose::Treatment,
@@ -133,8 +155,19 @@ fn reminders_across_hospitals() {
                 "context": {"userId": "Practitioner/d3", "patientId": "a1", "draftOrders": orders}})),
         )
         .await;
-        out.push(format!("order-sign at a hospital without a relationship: {s}{}", cards(&v)));
-        let (s, _, _) = send(&app, &post("/cds-services/yilian-order-sign", &auditor, &json!({"hook": "order-sign"}))).await;
+        out.push(format!(
+            "order-sign at a hospital without a relationship: {s}{}",
+            cards(&v)
+        ));
+        let (s, _, _) = send(
+            &app,
+            &post(
+                "/cds-services/yilian-order-sign",
+                &auditor,
+                &json!({"hook": "order-sign"}),
+            ),
+        )
+        .await;
         out.push(format!("an auditor calling a hook: {s}"));
         out.join("\n")
     });

@@ -15,6 +15,15 @@ mod audit_trail;
 mod feeds;
 mod hooks;
 
+/// Runs `f` to completion on a current-thread runtime.
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
 fn app() -> axum::Router {
     app_with(credentials())
 }
@@ -173,11 +182,7 @@ fn summary(status: u16, headers: &[(String, String)], body: &Value) -> String {
 
 #[track_caller]
 fn check(setup: &[&str], raw: &str, expect: Expect) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let actual = rt.block_on(async {
+    let actual = block_on(async {
         let app = app();
         for s in setup {
             let (status, _, body) = send(&app, s).await;
@@ -346,11 +351,7 @@ fn search_bundles() {
 
 #[test]
 fn next_links_page_through_everything() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
+    block_on(async {
         let app = app();
         send(&app, PATIENT).await;
         for _ in 0..5 {
