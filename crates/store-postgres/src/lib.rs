@@ -384,18 +384,19 @@ impl Tx for PgTx<'_> {
         Ok(out)
     }
 
+    // Both through the statement cache: a statement given as text is parsed again at every
+    // call, a round trip of its own, and a transaction takes a lock per resource it writes.
     fn lock(&mut self, key: i64) -> Result<(), StoreError> {
+        let stmt = self.statement("SELECT pg_advisory_xact_lock($1)")?;
         self.tx
-            .execute("SELECT pg_advisory_xact_lock($1)", &[&key])
+            .execute(&stmt, &[&key])
             .map(|_| ())
             .map_err(|e| db(&e))
     }
 
     fn next_seq(&mut self) -> Result<i64, StoreError> {
-        let row = self
-            .tx
-            .query_one("SELECT nextval('version_seq')", &[])
-            .map_err(|e| db(&e))?;
+        let stmt = self.statement("SELECT nextval('version_seq')")?;
+        let row = self.tx.query_one(&stmt, &[]).map_err(|e| db(&e))?;
         Ok(row.get(0))
     }
 }
