@@ -204,6 +204,18 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
             let report = blocking(move || svc.feed_quality(&caller, from, to)).await?;
             Ok(plain_json(response::json_response(StatusCode::OK, &report)))
         }
+        (&Method::POST, ["feeds", "cda"]) => {
+            let body = read_xml(app, &headers, body).await?;
+            let hospital = param(&pairs, "hospital");
+            let answer =
+                blocking(move || svc.cda_document(&caller, hospital.as_deref(), &body)).await?;
+            let status = if answer["outcome"] == "stored" {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok(plain_json(response::json_response(status, &answer)))
+        }
         (&Method::GET, ["feeds", "unmapped"]) => {
             let hospital = param(&pairs, "hospital");
             let queue = blocking(move || svc.unmapped_codes(&caller, hospital.as_deref())).await?;
@@ -571,6 +583,21 @@ async fn read_body(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Ve
         .trim()
         .to_ascii_lowercase();
     if mime != "application/fhir+json" && mime != "application/json" {
+        return Err(unsupported_media());
+    }
+    collect(app, body).await
+}
+
+/// A CDA document: `application/xml`, `text/xml` or `application/hl7-cda+xml`.
+async fn read_xml(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Vec<u8>> {
+    let ct = header_str(headers, "content-type").unwrap_or_default();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if !["application/xml", "text/xml", "application/hl7-cda+xml"].contains(&mime.as_str()) {
         return Err(unsupported_media());
     }
     collect(app, body).await

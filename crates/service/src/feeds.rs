@@ -631,3 +631,140 @@ impl Service {
             "howToClear": "PUT a ConceptMap whose group.source is the local system and group.target a standard one (LOINC, ICD-10, ATC); codes it covers leave this queue and are mapped in messages from then on"}))
     }
 }
+
+impl Service {
+    /// Takes a WS/T 500 document (CDA R2) from a hospital: its header checked, its entries
+    /// and the original stored in one transaction with a receipt, so the same document id
+    /// sent again writes nothing. `hospital` names the sender when an operator posts for it;
+    /// a hospital's own systems post as themselves.
+    pub fn cda_document(
+        &self,
+        caller: &Caller,
+        hospital: Option<&str>,
+        body: &[u8],
+    ) -> Result<Value, Error> {
+        let result = self.cda_unaudited(caller, hospital, body);
+        self.refused(
+            caller,
+            audit::Action::Transaction,
+            "DocumentReference",
+            result,
+        )
+    }
+
+    fn cda_unaudited(
+        &self,
+        caller: &Caller,
+        hospital: Option<&str>,
+        body: &[u8],
+    ) -> Result<Value, Error> {
+        caller.may_write()?;
+        let own = match caller {
+            Caller::User(p) => p.caller.organization.as_deref(),
+            Caller::System => None,
+        }
+        .map(|o| o.strip_prefix("Organization/").unwrap_or(o).to_string());
+        let sender = match (own, hospital, caller.operates()) {
+            (Some(o), Some(h), _) if o != h => {
+                return Err(Error::Forbidden(
+                    "a hospital sends its own documents only".into(),
+                ));
+            }
+            (Some(o), _, _) => o,
+            (None, Some(h), true) => h.to_string(),
+            _ => {
+                return Err(Error::BadOperation(
+                    "name the sending hospital: ?hospital={id}".into(),
+                ));
+            }
+        };
+        let invalid = |path: &str, message: &str| {
+            let mut issue = fhir::Issue::error(fhir::IssueType::Invalid, message.to_string());
+            issue.expression.push(path.to_string());
+            issue
+        };
+        let text = std::str::from_utf8(body)
+            .map_err(|_| Error::Invalid(vec![invalid("/", "the document is not UTF-8")]))?;
+        let mut receipt = Receipt {
+            sender: sender.clone(),
+            control_id: String::new(),
+            kind: "CDA".into(),
+            event_at: None,
+            outcome: Outcome::Accepted,
+            reason: String::new(),
+            ack: String::new(),
+            unmapped: Vec::new(),
+        };
+        let doc = match cda::read(text, &sender) {
+            Ok(d) => d,
+            Err(problems) => {
+                let first = &problems[0];
+                receipt.outcome = Outcome::Error;
+                receipt.reason = format!("{}: {}", first.path, first.message)
+                    .chars()
+                    .take(200)
+                    .collect();
+                // Counted for the hospital's data quality, then refused.
+                let _ = self
+                    .inlet
+                    .submit(Inbound {
+                        receipt,
+                        entries: None,
+                    })
+                    .recv();
+                return Err(Error::Invalid(
+                    problems
+                        .iter()
+                        .map(|p| invalid(&p.path, &p.message))
+                        .collect(),
+                ));
+            }
+        };
+        receipt.control_id = doc.id.clone();
+        receipt.kind = format!("CDA^{}", doc.code);
+        receipt.event_at = doc
+            .effective
+            .as_deref()
+            .and_then(fhir::time::parse_range)
+            .map(|(lo, _)| lo);
+        let mut bundle = doc.bundle;
+        let maps = self.code_maps();
+        let mut unmapped = Vec::new();
+        for e in bundle["entry"].as_array_mut().into_iter().flatten() {
+            unmapped.extend(maps.apply(&mut e["resource"]));
+        }
+        unmapped.sort();
+        unmapped.dedup();
+        receipt.unmapped = unmapped
+            .into_iter()
+            .map(|u| LocalCode {
+                system: u.system,
+                code: u.code,
+                display: u.display,
+            })
+            .collect();
+        let raw = bundle["entry"].as_array().cloned().unwrap_or_default();
+        let entries = bundle::entries(self, &Caller::System, &raw).map_err(Error::BadBundle)?;
+        let done = self.inlet.submit(Inbound {
+            receipt,
+            entries: Some(entries),
+        });
+        match done.recv() {
+            Ok(Ok(Received::Applied(out))) => {
+                let written: Vec<&store::Stored> =
+                    out.iter().filter_map(WriteOutcome::stored).collect();
+                self.observe(&written);
+                let document = written
+                    .iter()
+                    .find(|s| s.resource_type == "DocumentReference")
+                    .map(|s| format!("DocumentReference/{}", s.id));
+                Ok(json!({"outcome": "stored", "document": document, "resources": out.len()}))
+            }
+            Ok(Ok(Received::Repeat(_))) => Ok(
+                json!({"outcome": "already received: this document id was stored before; nothing was written"}),
+            ),
+            Ok(Ok(Received::Failed(e))) => Err(e.into()),
+            Ok(Ok(Received::Noted)) | Ok(Err(_)) | Err(_) => Err(Error::Unavailable),
+        }
+    }
+}

@@ -262,3 +262,79 @@ fn a_kill_mid_stream_loses_nothing_acknowledged_and_a_resend_lands_once() {
     let r = server.get("/DiagnosticReport?_count=1&_sort=-_lastUpdated");
     assert_eq!(r.json()["entry"][0]["resource"]["meta"]["versionId"], "1");
 }
+
+#[test]
+fn a_wst500_document_lands_once_with_its_original() {
+    let data = TempDir::new("feeds-cda");
+    let server = Server::serve(data.path());
+    let xml = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/e2e/wst500-C0007.xml"),
+    )
+    .expect("the sample document");
+    let post = |body: &[u8]| {
+        server.request(
+            "POST",
+            "/feeds/cda?hospital=h02",
+            &[("Content-Type", "application/xml")],
+            body,
+        )
+    };
+    let mut seen = Vec::new();
+    for attempt in ["first", "again"] {
+        let r = post(&xml);
+        seen.push(format!("{attempt}: {} {}", r.status, r.json()["outcome"]));
+    }
+    for t in [
+        "Patient",
+        "DocumentReference",
+        "Binary",
+        "Observation",
+        "Condition",
+    ] {
+        seen.push(format!("{t}: {}", server.count(t)));
+    }
+    // The original is kept as sent, and the DocumentReference points at it.
+    let d = server.get("/DocumentReference").json();
+    let url = d["entry"][0]["resource"]["content"][0]["attachment"]["url"]
+        .as_str()
+        .expect("an attachment url")
+        .to_string();
+    let binary = server.get(&format!("/{url}")).json();
+    let original = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        binary["data"].as_str().expect("data"),
+    )
+    .expect("base64");
+    seen.push(format!("original kept byte for byte: {}", original == xml));
+    let broken = String::from_utf8(xml.clone())
+        .expect("UTF-8")
+        .replace("code=\"C0007\"", "code=\"C0099\"");
+    let r = post(broken.as_bytes());
+    seen.push(format!(
+        "unknown document: {} {} at {}",
+        r.status,
+        r.json()["issue"][0]["diagnostics"],
+        r.json()["issue"][0]["expression"][0]
+    ));
+    let r = server.request("POST", "/feeds/cda?hospital=h02", &[FHIR_JSON], b"{}");
+    seen.push(format!("JSON instead of XML: {}", r.status));
+    let q = server.get("/feeds/quality").json();
+    let h = &q["hospitals"][0];
+    seen.push(format!(
+        "quality: {} accepted {} errors {} kinds {}",
+        h["messages"], h["accepted"], h["errors"], h["byKind"]
+    ));
+    expect![[r#"
+        first: 201 "stored"
+        again: 200 "already received: this document id was stored before; nothing was written"
+        Patient: 1
+        DocumentReference: 1
+        Binary: 1
+        Observation: 2
+        Condition: 1
+        original kept byte for byte: true
+        unknown document: 422 "the document code (code system 2.16.156.10011.2.4) is one of C0001, C0002, C0004, C0006, C0007, C0009, C0032, C0053" at "ClinicalDocument/code"
+        JSON instead of XML: 415
+        quality: 2 accepted 1 errors 1 kinds {"CDA":1,"CDA^C0007":1}
+    "#]].assert_eq(&(seen.join("\n") + "\n"));
+}
