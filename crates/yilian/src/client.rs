@@ -39,14 +39,25 @@ impl Connection {
 
     /// POSTs a FHIR JSON body.
     pub async fn post(&mut self, path: &str, body: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
-        self.request("POST", path, Some(body)).await
+        self.request("POST", path, Some((body, "application/fhir+json")))
+            .await
+    }
+
+    /// POSTs a body of another media type (a CDA document).
+    pub async fn post_as(
+        &mut self,
+        path: &str,
+        media_type: &str,
+        body: &[u8],
+    ) -> anyhow::Result<(u16, Vec<u8>)> {
+        self.request("POST", path, Some((body, media_type))).await
     }
 
     async fn request(
         &mut self,
         method: &str,
         path: &str,
-        body: Option<&[u8]>,
+        body: Option<(&[u8], &str)>,
     ) -> anyhow::Result<(u16, Vec<u8>)> {
         let mut req = format!(
             "{method} {} HTTP/1.1\r\nHost: {}\r\nAccept: application/fhir+json\r\n",
@@ -56,15 +67,15 @@ impl Connection {
         if let Some(token) = &self.token {
             req.push_str(&format!("Authorization: Bearer {token}\r\n"));
         }
-        if let Some(body) = body {
+        if let Some((body, media_type)) = body {
             req.push_str(&format!(
-                "Content-Type: application/fhir+json\r\nContent-Length: {}\r\n",
+                "Content-Type: {media_type}\r\nContent-Length: {}\r\n",
                 body.len()
             ));
         }
         req.push_str("\r\n");
         let mut bytes = req.into_bytes();
-        bytes.extend_from_slice(body.unwrap_or_default());
+        bytes.extend_from_slice(body.map(|(b, _)| b).unwrap_or_default());
         self.stream.get_mut().write_all(&bytes).await?;
         let mut line = String::new();
         self.stream.read_line(&mut line).await?;

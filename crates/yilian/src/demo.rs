@@ -981,6 +981,9 @@ fn shared_summary(body: &[u8]) -> String {
     )
 }
 
+/// A hand-made WS/T 500 laboratory report (also the end-to-end tests' sample).
+const SAMPLE_CDA: &str = include_str!("../../../tests/e2e/wst500-C0007.xml");
+
 /// Sends `messages` over one MLLP connection, one at a time, and returns each
 /// acknowledgement's MSA code and its first ERR text.
 fn mllp_exchange(addr: std::net::SocketAddr, messages: &[String]) -> anyhow::Result<Vec<String>> {
@@ -1097,6 +1100,33 @@ async fn feeds_tour(
     println!(
         "  the person now has {} registrations found by resident ID, one of them from the v2 feed",
         n["total"]
+    );
+    // The same hospital's laboratory sends a WS/T 500 检验报告 (C0007) for the person.
+    let cda = SAMPLE_CDA
+        .replace("MZ-5001", "V2-0001")
+        .replace("110101198505050023", id)
+        .replace("刘芳", &person.name);
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let mut c = Connection::open(base.trim_start_matches("http://").parse()?)
+            .await?
+            .with_token(token);
+        let (status, body) = c
+            .post_as(
+                &format!("/feeds/cda?hospital={}", h.id),
+                "application/xml",
+                cda.as_bytes(),
+            )
+            .await?;
+        let v: Value = serde_json::from_slice(&body).unwrap_or_default();
+        answers.push(format!(
+            "{status} {}",
+            v["outcome"].as_str().unwrap_or_default()
+        ));
+    }
+    println!(
+        "  a WS/T 500 laboratory report (POST /feeds/cda): {}; the same document again: {}",
+        answers[0], answers[1]
     );
     let (_, body) = http_get(base, "/feeds/quality", token).await?;
     let q: Value = serde_json::from_slice(&body)?;
