@@ -10,6 +10,7 @@
 //! with ERR segments naming segment, field and reason. Refusals are receipts too, so the
 //! data-quality figures count every message.
 
+use crate::group::Group;
 use crate::journal::write_record;
 use crate::{Caller, Error, Service, bundle};
 use hl7::inbound::{self, Charset, Refusal};
@@ -27,11 +28,9 @@ const MAX_GROUP: usize = 512;
 /// A message whose event is older than this when it arrives is late.
 pub const LATE_MS: i64 = 24 * 3600 * 1000;
 
-type Job = (Inbound, mpsc::SyncSender<Result<Received, String>>);
-
 /// Group commit of hospitals' messages.
 pub(crate) struct Inlet {
-    jobs: mpsc::Sender<Job>,
+    group: Group<Inbound, Received>,
 }
 
 /// The audit record of a feed's write: the hospital's interface as the agent.
@@ -47,43 +46,22 @@ fn feed_record(receipt: &Receipt, out: &[WriteOutcome]) -> Vec<Logged> {
 
 impl Inlet {
     pub(crate) fn start(store: Arc<dyn Store>) -> Inlet {
-        let (jobs, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("feeds".into())
-            .spawn(move || {
-                while let Ok(first) = rx.recv() {
-                    let mut group = vec![first];
-                    while group.len() < MAX_GROUP {
-                        let Ok(job) = rx.try_recv() else { break };
-                        group.push(job);
-                    }
-                    let (messages, replies): (Vec<Inbound>, Vec<_>) = group.into_iter().unzip();
-                    match store.receive(messages, &feed_record) {
-                        Ok(results) => {
-                            for (r, reply) in results.into_iter().zip(replies) {
-                                let _ = reply.send(Ok(r));
-                            }
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, "a group of feed messages failed");
-                            let why = e.to_string();
-                            for reply in replies {
-                                let _ = reply.send(Err(why.clone()));
-                            }
-                        }
-                    }
-                }
-            })
-            .expect("the feeds thread starts");
-        Inlet { jobs }
+        let group = Group::start(
+            "feeds",
+            MAX_GROUP,
+            |_| 1,
+            move |messages| {
+                store.receive(messages, &feed_record).map_err(|e| {
+                    tracing::error!(error = %e, "a group of feed messages failed");
+                    e.to_string()
+                })
+            },
+        );
+        Inlet { group }
     }
 
     fn submit(&self, inbound: Inbound) -> mpsc::Receiver<Result<Received, String>> {
-        let (reply, done) = mpsc::sync_channel(1);
-        if let Err(mpsc::SendError((_, reply))) = self.jobs.send((inbound, reply)) {
-            let _ = reply.send(Err("the feeds thread has stopped".into()));
-        }
-        done
+        self.group.submit(inbound)
     }
 }
 

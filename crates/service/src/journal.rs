@@ -7,6 +7,7 @@
 //! shape, a patient's access log, the regulator's statistics, anomalies and reviews, tree
 //! heads and proofs) are read here too, under the same rules of who may see what.
 
+use crate::group::Group;
 use crate::{ACCESS_TASKS, Caller, Error, Service, Stored};
 use audit::{Action, Outcome, Record};
 use serde_json::{Value, json};
@@ -17,50 +18,33 @@ use store::{AuditQuery, Logged, Notice, OrgStats, Proof, Store, WriteOutcome};
 /// Records committed together at most.
 const MAX_GROUP: usize = 4096;
 
-type Job = (Vec<Logged>, mpsc::SyncSender<Result<u64, String>>);
-
 /// Group commit of audit records: one thread appends what every waiting request brought.
 pub(crate) struct Recorder {
-    jobs: mpsc::Sender<Job>,
+    group: Group<Vec<Logged>, u64>,
 }
 
 impl Recorder {
     pub(crate) fn start(store: Arc<dyn Store>) -> Recorder {
-        let (jobs, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("audit".into())
-            .spawn(move || {
-                while let Ok(first) = rx.recv() {
-                    let mut group = vec![first];
-                    let mut n = group[0].0.len();
-                    while n < MAX_GROUP {
-                        let Ok(job) = rx.try_recv() else { break };
-                        n += job.0.len();
-                        group.push(job);
-                    }
-                    let sizes: Vec<usize> = group.iter().map(|(r, _)| r.len()).collect();
-                    let all: Vec<Logged> = group
-                        .iter_mut()
-                        .flat_map(|(r, _)| std::mem::take(r))
-                        .collect();
-                    match store.log(all) {
-                        Ok(mut at) => {
-                            for ((_, reply), size) in group.iter().zip(sizes) {
-                                let _ = reply.send(Ok(at));
-                                at += size as u64;
-                            }
-                        }
-                        Err(e) => {
-                            let why = e.to_string();
-                            for (_, reply) in &group {
-                                let _ = reply.send(Err(why.clone()));
-                            }
-                        }
-                    }
-                }
-            })
-            .expect("the audit thread starts");
-        Recorder { jobs }
+        let group = Group::start(
+            "audit",
+            MAX_GROUP,
+            Vec::len,
+            move |jobs: Vec<Vec<Logged>>| {
+                let sizes: Vec<u64> = jobs.iter().map(|r| r.len() as u64).collect();
+                let mut at = store
+                    .log(jobs.into_iter().flatten().collect())
+                    .map_err(|e| e.to_string())?;
+                Ok(sizes
+                    .into_iter()
+                    .map(|size| {
+                        let first = at;
+                        at += size;
+                        first
+                    })
+                    .collect())
+            },
+        );
+        Recorder { group }
     }
 
     /// Commits `records` durably; returns the first one's position. Fails closed.
@@ -74,24 +58,20 @@ impl Recorder {
     /// Hands `records` to the group commit without waiting: the caller does its work,
     /// then [`Pending::wait`]s before answering.
     pub(crate) fn submit(&self, records: Vec<Logged>) -> Pending {
-        let (reply, done) = mpsc::sync_channel(1);
-        let sent = self.jobs.send((records, reply)).is_ok();
-        Pending { done, sent }
+        Pending {
+            done: self.group.submit(records),
+        }
     }
 }
 
 /// Records on their way to the log.
 pub(crate) struct Pending {
     done: mpsc::Receiver<Result<u64, String>>,
-    sent: bool,
 }
 
 impl Pending {
     /// Waits until the records are durable; fails closed.
     pub(crate) fn wait(self) -> Result<u64, Error> {
-        if !self.sent {
-            return Err(Error::Unavailable);
-        }
         match self.done.recv() {
             Ok(Ok(at)) => Ok(at),
             Ok(Err(why)) => {

@@ -8,6 +8,7 @@ mod bundle;
 mod capability;
 mod error;
 mod feeds;
+mod group;
 mod identity;
 mod journal;
 mod reminders;
