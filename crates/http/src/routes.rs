@@ -574,14 +574,18 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(ApiError::Service)
 }
 
-async fn read_body(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Vec<u8>> {
+/// The request's media type, without parameters, lower case.
+fn media_type(headers: &HeaderMap) -> String {
     let ct = header_str(headers, "content-type").unwrap_or_default();
-    let mime = ct
-        .split(';')
+    ct.split(';')
         .next()
         .unwrap_or_default()
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+async fn read_body(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Vec<u8>> {
+    let mime = media_type(headers);
     if mime != "application/fhir+json" && mime != "application/json" {
         return Err(unsupported_media());
     }
@@ -590,13 +594,7 @@ async fn read_body(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Ve
 
 /// A CDA document: `application/xml`, `text/xml` or `application/hl7-cda+xml`.
 async fn read_xml(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Vec<u8>> {
-    let ct = header_str(headers, "content-type").unwrap_or_default();
-    let mime = ct
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let mime = media_type(headers);
     if !["application/xml", "text/xml", "application/hl7-cda+xml"].contains(&mime.as_str()) {
         return Err(unsupported_media());
     }

@@ -329,21 +329,7 @@ impl Service {
                 }
             }
         }
-        let maps = self.code_maps();
-        let mut unmapped = Vec::new();
-        for e in bundle["entry"].as_array_mut().into_iter().flatten() {
-            unmapped.extend(maps.apply(&mut e["resource"]));
-        }
-        unmapped.sort();
-        unmapped.dedup();
-        receipt.unmapped = unmapped
-            .into_iter()
-            .map(|u| LocalCode {
-                system: u.system,
-                code: u.code,
-                display: u.display,
-            })
-            .collect();
+        receipt.unmapped = self.map_codes(&mut bundle);
         let raw_entries = bundle["entry"].as_array().cloned().unwrap_or_default();
         let entries = match bundle::entries(self, &Caller::System, &raw_entries) {
             Ok(e) => e,
@@ -447,6 +433,26 @@ impl Service {
                 result: None,
             })),
         }
+    }
+
+    /// Maps the local codes of every resource in a transaction Bundle through the
+    /// hospitals' maps; returns the codes no map covered.
+    fn map_codes(&self, bundle: &mut Value) -> Vec<LocalCode> {
+        let maps = self.code_maps();
+        let mut unmapped = Vec::new();
+        for e in bundle["entry"].as_array_mut().into_iter().flatten() {
+            unmapped.extend(maps.apply(&mut e["resource"]));
+        }
+        unmapped.sort();
+        unmapped.dedup();
+        unmapped
+            .into_iter()
+            .map(|u| LocalCode {
+                system: u.system,
+                code: u.code,
+                display: u.display,
+            })
+            .collect()
     }
 
     /// The hospitals' code maps, read from the stored ConceptMaps on first use and again
@@ -706,21 +712,7 @@ impl Service {
             .and_then(fhir::time::parse_range)
             .map(|(lo, _)| lo);
         let mut bundle = doc.bundle;
-        let maps = self.code_maps();
-        let mut unmapped = Vec::new();
-        for e in bundle["entry"].as_array_mut().into_iter().flatten() {
-            unmapped.extend(maps.apply(&mut e["resource"]));
-        }
-        unmapped.sort();
-        unmapped.dedup();
-        receipt.unmapped = unmapped
-            .into_iter()
-            .map(|u| LocalCode {
-                system: u.system,
-                code: u.code,
-                display: u.display,
-            })
-            .collect();
+        receipt.unmapped = self.map_codes(&mut bundle);
         let raw = bundle["entry"].as_array().cloned().unwrap_or_default();
         let entries = bundle::entries(self, &Caller::System, &raw).map_err(Error::BadBundle)?;
         let done = self.inlet.submit(Inbound {
