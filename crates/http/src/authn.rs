@@ -43,6 +43,8 @@ pub struct Authn {
     clients: Vec<auth::Client>,
     users: Vec<auth::User>,
     replay: Mutex<auth::Replay>,
+    /// The pages' sessions and launch codes.
+    pub sessions: crate::session::Sessions,
 }
 
 impl Authn {
@@ -53,6 +55,7 @@ impl Authn {
             clients: config.clients.clone(),
             users: config.users.clone(),
             replay: Mutex::default(),
+            sessions: crate::session::Sessions::default(),
         })
     }
 
@@ -147,6 +150,18 @@ impl Authn {
                 (self.grant(&p, "user/*.read"), Attempt::granted(&who, &p))
             }
             Err(e) => (auth_error(&e), Attempt::refused(&who, e.oauth_code())),
+        }
+    }
+
+    /// The pages' sign-in: a person's user name and password.
+    pub fn password(&self, user: &str, password: &str) -> (Option<auth::Principal>, Attempt) {
+        let who = format!("user:{user}");
+        match auth::login(&self.users, user, password) {
+            Ok(p) => {
+                let attempt = Attempt::granted(&who, &p);
+                (Some(p), attempt)
+            }
+            Err(e) => (None, Attempt::refused(&who, e.oauth_code())),
         }
     }
 

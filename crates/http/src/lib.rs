@@ -8,8 +8,10 @@
 mod audit_view;
 pub use audit_view::tree_head as tree_head_json;
 mod authn;
+mod pages;
 mod response;
 mod routes;
+mod session;
 
 pub use authn::{Authn, now};
 pub use routes::{AppState, router};

@@ -51,7 +51,14 @@ async fn dispatch(State(app): State<Arc<AppState>>, req: Request) -> Response {
         || resource_type.starts_with('_')
         || matches!(
             resource_type.as_str(),
-            "metadata" | "shared" | "auth" | ".well-known" | "cds-services" | "audit" | "feeds"
+            "metadata"
+                | "shared"
+                | "auth"
+                | ".well-known"
+                | "cds-services"
+                | "audit"
+                | "feeds"
+                | "ui"
         ) {
         resource_type.as_str()
     } else {
@@ -111,6 +118,9 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
             let url = format!("{base}/auth/token");
             let (response, attempt) = app.auth.token(&query_pairs(&form), &url);
             return signed_in(svc, response, attempt).await;
+        }
+        (_, ["ui", ..]) => {
+            return Ok(crate::pages::route(app, &method, &seg, &headers, &pairs, body).await);
         }
         (&Method::POST, ["auth", "login"]) => {
             let form = read_form(app, &headers, body).await?;
@@ -183,6 +193,10 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
                 StatusCode::OK,
                 &serde_json::json!({"from": fhir::time::format_instant(from * 1000), "to": fhir::time::format_instant(to * 1000), "rules": rules}),
             ))
+        }
+        (&Method::POST, ["auth", "launch"]) => {
+            let form = read_form(app, &headers, body).await?;
+            crate::pages::launch_link(app, caller, &query_pairs(&form), &base)
         }
         (&Method::GET, ["feeds", "quality"]) => {
             let now = crate::authn::now() * 1000;
@@ -633,7 +647,7 @@ fn too_large(limit: usize) -> ApiError {
 }
 
 /// Percent-decoded `key=value` pairs, in order.
-fn query_pairs(q: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn query_pairs(q: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(q)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()

@@ -100,6 +100,65 @@ pub fn consent_fact(c: &Value) -> Result<Option<ConsentFact>, Unreadable> {
     }))
 }
 
+/// A consent decision as made on Yilian's pages, to be written as a FHIR Consent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision<'a> {
+    /// `Patient/{id}`: the registration it is recorded against.
+    pub patient: &'a str,
+    /// Share (`true`) or refuse sharing.
+    pub permit: bool,
+    /// `Organization/{id}`s the patient will not share with.
+    pub excluded: &'a [String],
+    /// When it was given (a FHIR dateTime) and the day it lapses (a FHIR date).
+    pub given: &'a str,
+    pub lapses: &'a str,
+    /// `Organization/{id}` where it was recorded, if at a hospital.
+    pub recorded_at: Option<&'a str>,
+    /// The evidence: media type, title and bytes (the scan, the signature image, or the
+    /// statement the patient confirmed online).
+    pub evidence: (&'a str, &'a str, &'a [u8]),
+}
+
+/// The FHIR Consent (privacy scope) that states `d`, in the shape [`consent_fact`] reads,
+/// with its evidence inline and hashed as [`check_evidence`] requires.
+pub fn consent_resource(d: &Decision) -> Value {
+    use base64::Engine as _;
+    use sha1::Digest as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let (content_type, title, bytes) = d.evidence;
+    let ircp = serde_json::json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP", "display": "information recipient"}]});
+    let nested: Vec<Value> = d
+        .excluded
+        .iter()
+        .map(|org| serde_json::json!({"type": "deny", "actor": [{"role": ircp, "reference": {"reference": org}}]}))
+        .collect();
+    let mut provision = serde_json::json!({
+        "type": if d.permit { "permit" } else { "deny" },
+        "period": {"start": d.given.get(..10).unwrap_or(d.given), "end": d.lapses},
+    });
+    if !nested.is_empty() {
+        provision["provision"] = Value::Array(nested);
+    }
+    let mut c = serde_json::json!({
+        "resourceType": "Consent",
+        "status": "active",
+        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy", "display": "Privacy Consent"}]},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent"}]}],
+        "patient": {"reference": d.patient},
+        "dateTime": d.given,
+        "performer": [{"reference": d.patient}],
+        "sourceAttachment": {"contentType": content_type, "title": title, "data": b64.encode(bytes),
+            "hash": b64.encode(sha1::Sha1::digest(bytes)), "size": bytes.len(), "creation": d.given},
+        "policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+            "code": if d.permit { "OPTIN" } else { "OPTOUT" }, "display": if d.permit { "opt-in" } else { "opt-out" }}]},
+        "provision": provision,
+    });
+    if let Some(org) = d.recorded_at {
+        c["organization"] = serde_json::json!([{"reference": org}]);
+    }
+    c
+}
+
 /// What is wrong with the evidence of a Consent to share, and where (a FHIRPath).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EvidenceProblem {

@@ -13,7 +13,10 @@ pub mod decide;
 pub mod item;
 
 pub use category::{Categories, Category, category_of};
-pub use consent::{EvidenceProblem, check_evidence, consent_fact, hidden_items, time_of};
+pub use consent::{
+    Decision as ConsentDecision, EvidenceProblem, check_evidence, consent_fact, consent_resource,
+    hidden_items, time_of,
+};
 pub use decide::{
     Access, Basis, BreakGlass, Caller, ConsentFact, ConsentState, Decision, Default, Facts,
     Grantor, Item, Purpose, Reason, Region, Role, Scope, Time, Withheld, decide,

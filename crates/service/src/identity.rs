@@ -11,6 +11,7 @@
 //! store holds everything that must survive.
 
 use crate::{Caller, Error, Service};
+use audit::Action;
 use mpi::Record;
 use mpi::cluster::Decision;
 use mpi::pipeline::{self, Index, Match, Settings};
@@ -125,6 +126,43 @@ impl Service {
             format!("Person/{}", person.id),
             person.links.iter().map(|l| l.patient.clone()).collect(),
         ))
+    }
+
+    /// The patient-index review queue: the pairs the matcher was unsure of, awaiting a
+    /// decision (`$link`, `$unlink`, `$merge`), most probable first. For auditors and
+    /// administrators.
+    pub fn identity_reviews(&self, caller: &Caller) -> Result<Vec<Stored>, Error> {
+        let result = (|| {
+            match caller {
+                Caller::User(p) if p.caller.role == policy::Role::Auditor => {}
+                _ => caller.may_decide_identity()?,
+            }
+            let code = format!("{TASK_CODES}|review-link");
+            let mut tasks =
+                self.search_all("Task", &[("code", code.as_str()), ("status", "requested")])?;
+            let score = |s: &Stored| {
+                serde_json::from_slice::<Value>(&s.body)
+                    .ok()
+                    .and_then(|t| {
+                        t["input"]
+                            .as_array()?
+                            .iter()
+                            .find(|i| i["type"]["text"] == "score")?
+                            .get("valueDecimal")?
+                            .as_f64()
+                    })
+                    .unwrap_or(0.0)
+            };
+            tasks.sort_by(|a, b| score(b).total_cmp(&score(a)));
+            Ok(tasks)
+        })();
+        self.account(
+            caller,
+            Action::Search,
+            vec!["Task?code=review-link&status=requested".into()],
+            result,
+            |t, r| r.count = Some(t.len() as u64),
+        )
     }
 
     /// `GET Patient/$ihe-pix`: the identifiers and Patients of every registration of the

@@ -374,7 +374,7 @@ impl Service {
     }
 
     /// The registrations a patient caller may see the log of: their own person's.
-    fn own_registrations(&self, caller: &Caller) -> Option<Result<Vec<String>, Error>> {
+    pub(crate) fn own_registrations(&self, caller: &Caller) -> Option<Result<Vec<String>, Error>> {
         let Caller::User(p) = caller else { return None };
         if p.caller.role != policy::Role::Patient {
             return None;
@@ -698,6 +698,27 @@ impl Service {
     }
 
     /// Accesses per hospital in `[from, to)` (milliseconds).
+    /// An auditor's check of the whole log against its signed heads and the region's key
+    /// (as `yilian audit verify` does offline, without the sealing key).
+    pub fn verify_log(
+        &self,
+        caller: &Caller,
+    ) -> Result<Result<audit::Report, audit::Problem>, Error> {
+        let result = Self::may_audit(caller).and_then(|()| {
+            let public = self
+                .audit_public_key()
+                .ok_or_else(|| Error::Internal("the audit key is missing".into()))?;
+            self.verify_audit(None, public, Vec::new(), &|_| {})
+        });
+        self.account(
+            caller,
+            Action::Read,
+            vec!["audit/verify".into()],
+            result,
+            |_, _| {},
+        )
+    }
+
     pub fn audit_stats(&self, caller: &Caller, from: i64, to: i64) -> Result<Vec<OrgStats>, Error> {
         let result = Self::may_audit(caller).and_then(|()| Ok(self.store.audit_stats(from, to)?));
         self.account(

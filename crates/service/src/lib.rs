@@ -6,6 +6,7 @@
 
 mod bundle;
 mod capability;
+mod consent;
 mod error;
 mod feeds;
 mod group;
@@ -14,6 +15,7 @@ mod journal;
 mod reminders;
 mod shared;
 
+pub use consent::{CONSENT_DAYS, Consenting};
 pub use error::{Description, Error, all_codes};
 pub use feeds::{Delivery, LATE_MS};
 pub use identity::{Candidate, Relinked};

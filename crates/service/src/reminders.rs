@@ -91,6 +91,15 @@ pub struct RuleStats {
     pub saved: f64,
 }
 
+/// What the patient-view summary reads.
+const PATIENT_VIEW: &[&str] = &[
+    "AllergyIntolerance",
+    "MedicationRequest",
+    "MedicationDispense",
+    "Encounter",
+    "Condition",
+];
+
 impl Service {
     /// `POST /cds-services/{id}`: the cards for one hook call.
     pub fn cds_call(
@@ -135,17 +144,10 @@ impl Service {
         let mut notes: Vec<Card> = Vec::new();
         match self.shared_record(caller, patient, now) {
             Ok(record) => {
-                let mut names: BTreeMap<String, Option<String>> = BTreeMap::new();
                 // Only what the hook reads is parsed: a record of hundreds of items is
                 // mostly results and visits the order hooks do not need.
-                let wanted: &[&str] = if hook == "patient-view" {
-                    &[
-                        "AllergyIntolerance",
-                        "MedicationRequest",
-                        "MedicationDispense",
-                        "Encounter",
-                        "Condition",
-                    ]
+                let wanted = if hook == "patient-view" {
+                    PATIENT_VIEW
                 } else {
                     &[
                         "AllergyIntolerance",
@@ -155,23 +157,14 @@ impl Service {
                         "Observation",
                     ]
                 };
-                for item in record.items {
-                    if !wanted.contains(&item.stored.resource_type.as_str()) {
-                        continue;
-                    }
-                    let Ok(v) = serde_json::from_slice::<Value>(&item.stored.body) else {
-                        continue;
-                    };
-                    seen.insert(format!("{}/{}", item.stored.resource_type, item.stored.id));
-                    let hospital = item.source.as_ref().map(|org| {
-                        names
-                            .entry(org.clone())
-                            .or_insert_with(|| self.organization_name(org))
-                            .clone()
-                            .unwrap_or_else(|| org.clone())
-                    });
-                    items.push((v, hospital));
-                }
+                items = self.named_items(&record.items, wanted);
+                seen.extend(items.iter().map(|(v, _)| {
+                    format!(
+                        "{}/{}",
+                        v["resourceType"].as_str().unwrap_or_default(),
+                        v["id"].as_str().unwrap_or_default()
+                    )
+                }));
             }
             Err(Error::Forbidden(why)) => notes.push(Card {
                 rule: Rule::Summary,
@@ -253,7 +246,42 @@ impl Service {
         )
     }
 
-    fn organization_name(&self, reference: &str) -> Option<String> {
+    /// The patient-view reminders for a shared record already read (the pages show them as
+    /// banners): the same cards the hook gives, without reading the record twice.
+    pub fn view_cards(&self, items: &[crate::SharedItem], now: i64) -> Vec<Value> {
+        let k = &self.config.knowledge;
+        let history = History::read(k, &self.named_items(items, PATIENT_VIEW));
+        cds::patient_cards(k, &history, now)
+            .iter()
+            .map(|c| cds::card_json(c, &uuid::Uuid::new_v4().to_string(), &k.versions))
+            .collect()
+    }
+
+    /// The items of the `wanted` types, parsed, each with its hospital's name.
+    fn named_items(
+        &self,
+        items: &[crate::SharedItem],
+        wanted: &[&str],
+    ) -> Vec<(Value, Option<String>)> {
+        let mut names: BTreeMap<String, Option<String>> = BTreeMap::new();
+        items
+            .iter()
+            .filter(|item| wanted.contains(&item.stored.resource_type.as_str()))
+            .filter_map(|item| {
+                let v = serde_json::from_slice::<Value>(&item.stored.body).ok()?;
+                let hospital = item.source.as_ref().map(|org| {
+                    names
+                        .entry(org.clone())
+                        .or_insert_with(|| self.organization_name(org))
+                        .clone()
+                        .unwrap_or_else(|| org.clone())
+                });
+                Some((v, hospital))
+            })
+            .collect()
+    }
+
+    pub(crate) fn organization_name(&self, reference: &str) -> Option<String> {
         let id = reference.strip_prefix("Organization/")?;
         let stored = self.store.read("Organization", id).ok()??;
         let v: Value = serde_json::from_slice(&stored.body).ok()?;
