@@ -1131,7 +1131,7 @@ fn html(status: u16, markup: pages::Markup) -> Response {
     );
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     r
 }

@@ -142,7 +142,7 @@ fn shell(lang: Lang, title: &str, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="referrer" content="no-referrer";
+                meta name="referrer" content="same-origin";
                 title { (title) " · 医联 Yilian" }
                 link rel="stylesheet" href="/ui/assets/style.css";
                 script src="/ui/assets/app.js" defer {}

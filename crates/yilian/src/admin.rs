@@ -170,6 +170,56 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
+/// The demo's page accounts: a doctor and a counter nurse at every hospital
+/// (`doctor.h01`, `nurse.h01`...) and an auditor, sharing one password made on first use and
+/// kept in `pages-password.txt` beside `auth.json` (a demo's, never a region's).
+pub fn demo_accounts(data: &Path, hospitals: &[&str]) -> anyhow::Result<String> {
+    let kept = data.join("pages-password.txt");
+    if let Ok(p) = std::fs::read_to_string(&kept) {
+        return Ok(p.trim().to_string());
+    }
+    let password = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+    let hash = auth::hash_password(&password, &salt());
+    let mut config = load_or_create(data)?;
+    let account = |username: String,
+                   role: &str,
+                   organization: Option<String>,
+                   practitioner: Option<String>| auth::User {
+        username,
+        password: hash.clone(),
+        role: role.to_string(),
+        organization,
+        practitioner,
+        person: None,
+    };
+    for h in hospitals {
+        let org = Some(format!("Organization/{h}"));
+        config.users.push(account(
+            format!("doctor.{h}"),
+            "doctor",
+            org.clone(),
+            Some(format!("Practitioner/demo-doctor-{h}")),
+        ));
+        config.users.push(account(
+            format!("nurse.{h}"),
+            "nurse",
+            org,
+            Some(format!("Practitioner/demo-nurse-{h}")),
+        ));
+    }
+    config
+        .users
+        .push(account("auditor".into(), "auditor", None, None));
+    let names: Vec<&str> = config.users.iter().map(|u| u.username.as_str()).collect();
+    let mut seen = std::collections::HashSet::new();
+    if names.iter().any(|n| !seen.insert(*n)) {
+        bail!("a page account of the demo already exists under another password");
+    }
+    save(data, &config)?;
+    std::fs::write(&kept, &password)?;
+    Ok(password)
+}
+
 /// A token for `principal`, valid for `seconds`.
 pub fn mint(
     config: &auth::Config,

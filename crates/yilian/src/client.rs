@@ -9,6 +9,8 @@ pub struct Connection {
     stream: BufReader<TcpStream>,
     host: String,
     token: Option<String>,
+    /// The pages' session cookie, once a response set one.
+    cookie: Option<String>,
 }
 
 impl Connection {
@@ -19,6 +21,7 @@ impl Connection {
             stream: BufReader::new(stream),
             host: addr.to_string(),
             token: None,
+            cookie: None,
         })
     }
 
@@ -67,6 +70,9 @@ impl Connection {
         if let Some(token) = &self.token {
             req.push_str(&format!("Authorization: Bearer {token}\r\n"));
         }
+        if let Some(cookie) = &self.cookie {
+            req.push_str(&format!("Cookie: {cookie}\r\n"));
+        }
         if let Some((body, media_type)) = body {
             req.push_str(&format!(
                 "Content-Type: {media_type}\r\nContent-Length: {}\r\n",
@@ -92,10 +98,15 @@ impl Connection {
             if l.is_empty() {
                 break;
             }
-            if let Some((k, v)) = l.split_once(':')
-                && k.eq_ignore_ascii_case("content-length")
-            {
-                length = v.trim().parse()?;
+            if let Some((k, v)) = l.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    length = v.trim().parse()?;
+                } else if k.eq_ignore_ascii_case("set-cookie")
+                    && let Some(pair) = v.trim().split(';').next()
+                    && pair.starts_with("yilian_session=")
+                {
+                    self.cookie = Some(pair.to_string());
+                }
             }
         }
         let mut body = vec![0; length];

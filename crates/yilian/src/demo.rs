@@ -80,6 +80,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let service = crate::open_service(&store_args)?;
+    let hospitals: Vec<&str> = synth::hospitals::HOSPITALS.iter().map(|h| h.id).collect();
+    let page_password = crate::admin::demo_accounts(&store_args.data, &hospitals)?;
     let credentials = crate::admin::load_or_create(&store_args.data)?;
     let token = crate::admin::mint(&credentials, &crate::admin::operator(), 3600)?;
     let store_dir = store_args.data.clone();
@@ -132,9 +134,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let linked = linked_person(&region)?;
         identity_tour(&base, &linked, &token).await?;
         let opened = shared_tour(&base, &demo_persons(&region)?, &credentials).await?;
+        let mut page_doctor = None;
         if let Some((patient, hospital)) = opened {
             cds_tour(&base, &patient, &hospital, &credentials).await?;
             audit_tour(&base, &patient, &credentials, &token).await?;
+            let people = demo_persons(&region)?;
+            if let Some(p) = people
+                .iter()
+                .find(|p| p.registered.iter().any(|(id, _)| *id == patient))
+            {
+                pages_tour(&base, p, &hospital, &page_password).await?;
+                let stranger = synth::hospitals::HOSPITALS
+                    .iter()
+                    .map(|h| h.id)
+                    .find(|h| !p.registered.iter().any(|(_, r)| r == h))
+                    .unwrap_or("h01");
+                page_doctor = Some((p.resident_id.clone(), hospital, stranger));
+            }
         }
         feeds_tour(&service, &base, &person, &token).await?;
         let (svc, dir) = (service.clone(), store_dir.clone());
@@ -180,6 +196,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             store_dir.display()
         );
         println!("  curl -s -H \"$AUTH\" '{base}/shared/Patient/{patient}'");
+        if let Some((resident_id, hospital, stranger)) = &page_doctor {
+            println!("The pages, in a browser: {base}/ui (password {page_password} for every demo account)");
+            println!("  doctor.{hospital}: find resident ID {resident_id}, read the record from every hospital");
+            println!("  doctor.{stranger}: a doctor where the patient never was is refused, and may break the glass");
+            println!("  nurse.{hospital}: counter mode, acting for the patient after an ID card check");
+            println!("  auditor: the log, anomalies, break-glass reviews, data quality, the patient-index queue");
+        }
         println!("and check the audit log offline (it names the first record changed, removed or moved):");
         println!("  cargo run -q --release -- audit verify --data {}", store_dir.display());
         println!("The generated files and their ground truth are in {}.", region.display());
@@ -721,6 +744,64 @@ async fn shared_tour(
         path.trim_start_matches("/shared/Patient/").to_string(),
         hospital.to_string(),
     )))
+}
+
+/// The doctor's pages as a browser meets them: sign in, find the patient by resident ID
+/// (POSTed, never in the address), open the record.
+async fn pages_tour(
+    base: &str,
+    person: &DemoPerson,
+    hospital: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    let addr = base
+        .trim_start_matches("http://")
+        .parse()
+        .context("base is http://ip:port")?;
+    let mut conn = Connection::open(addr).await?;
+    let form = |pairs: &[(&str, &str)]| {
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()
+            .into_bytes()
+    };
+    const FORM: &str = "application/x-www-form-urlencoded";
+    let user = format!("doctor.{hospital}");
+    let (status, _) = conn
+        .post_as(
+            "/ui/login",
+            FORM,
+            &form(&[("username", &user), ("password", password)]),
+        )
+        .await?;
+    let (_, page) = conn.get("/ui/doctor").await?;
+    let page = String::from_utf8_lossy(&page);
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .context("the find page carries its form token")?
+        .to_string();
+    conn.post_as(
+        "/ui/doctor/find",
+        FORM,
+        &form(&[
+            ("csrf", &csrf),
+            ("kind", "resident"),
+            ("value", &person.resident_id),
+        ]),
+    )
+    .await?;
+    let (record_status, body) = conn.get("/ui/doctor/record").await?;
+    let body = String::from_utf8_lossy(&body);
+    println!(
+        "The doctor's pages: {user} signs in ({status}), finds {} by resident ID, opens the record: {record_status}, {} bytes of HTML, {} reminder banners, {} visits on the timeline",
+        person.name,
+        body.len(),
+        body.matches("class=\"banner ").count(),
+        body.matches("<circle class=\"visit").count(),
+    );
+    Ok(())
 }
 
 /// The reminders as a hospital system meets them: CDS Hooks calls for the patient the

@@ -14,6 +14,7 @@ mod access;
 mod audit_trail;
 mod feeds;
 mod hooks;
+mod pages;
 
 /// Runs `f` to completion on a current-thread runtime.
 fn block_on<F: std::future::Future>(f: F) -> F::Output {

@@ -10,6 +10,7 @@ mod durability;
 mod feeds;
 mod fhirclient;
 mod import;
+mod pages;
 mod postgres;
 mod rest;
 mod support;
