@@ -506,13 +506,7 @@ impl Ctx {
         let (found, names) = self
             .call(move |svc, caller| Ok((svc.consents(&caller, &patient)?, svc.hospitals()?)))
             .await?;
-        let name = |org: &str| {
-            let id = org.trim_start_matches("Organization/");
-            names
-                .iter()
-                .find(|(i, _)| i == id)
-                .map_or(id.to_string(), |(_, n)| n.clone())
-        };
+        let name = |org: &str| hospital_name(&names, org);
         let rows: Vec<patient::Consent> = found
             .iter()
             .filter_map(|s| serde_json::from_slice::<Value>(&s.body).ok())
@@ -619,13 +613,7 @@ impl Ctx {
                 Ok((svc.tree_head(None)?, stats, rules, svc.hospitals()?))
             })
             .await?;
-        let name = |org: &str| {
-            let id = org.trim_start_matches("Organization/");
-            names
-                .iter()
-                .find(|(i, _)| i == id)
-                .map_or(org.to_string(), |(_, n)| n.clone())
-        };
+        let name = |org: &str| hospital_name(&names, org);
         let hospitals: Vec<auditor::HospitalStats> = stats
             .iter()
             .map(|s| auditor::HospitalStats {
@@ -944,6 +932,15 @@ fn choose_registration(parameters: &Value, own: Option<&str>) -> Option<String> 
         .find(|(s, _)| own.is_some_and(|o| s.iter().any(|x| x == o)))
         .or(groups.first())
         .map(|(_, id)| id.clone())
+}
+
+/// A hospital's name from the directory, by `Organization/{id}`; its id when unnamed.
+fn hospital_name(names: &[(String, String)], org: &str) -> String {
+    let id = org.trim_start_matches("Organization/");
+    names
+        .iter()
+        .find(|(i, _)| i == id)
+        .map_or(id.to_string(), |(_, n)| n.clone())
 }
 
 fn view_of(items: &[service::SharedItem], names: &[(String, String)]) -> pages::view::Record {

@@ -116,18 +116,9 @@ pub fn timeline(visits: &[Visit], hospitals: &[String]) -> Markup {
     }
 }
 
-/// Days since 1970-01-01 of `YYYY-MM-DD` (the civil-from-days inverse).
+/// Days since 1970-01-01 of a FHIR date.
 fn day_number(date: &str) -> Option<i64> {
-    let y: i64 = date.get(0..4)?.parse().ok()?;
-    let m: i64 = date.get(5..7)?.parse().ok()?;
-    let d: i64 = date.get(8..10)?.parse().ok()?;
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    Some(era * 146_097 + doe - 719_468)
+    fhir::time::parse_range(date).map(|(lo, _)| lo.div_euclid(86_400_000))
 }
 
 fn fmt(v: f64) -> String {

@@ -18,26 +18,16 @@ use std::time::Duration;
 const RESIDENT_ID: &str = "110105198001010016";
 const PASSWORD: &str = "correct horse 2026";
 
+/// `days` ago as a FHIR date, from the system's `date` (the test links no server crate).
 fn ago(days: i64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs() as i64;
-    let (y, m, d) = civil(now.div_euclid(86_400) - days);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Days since 1970-01-01 to (year, month, day).
-fn civil(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    let out = Command::new("date")
+        .args(["-u", "-d", &format!("{days} days ago"), "+%F"])
+        .output()
+        .expect("run date");
+    String::from_utf8(out.stdout)
+        .expect("a date")
+        .trim()
+        .to_string()
 }
 
 /// One person registered at h1 and h2 (the same resident ID), recent visits at both, a
