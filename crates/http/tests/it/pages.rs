@@ -317,7 +317,7 @@ fn pages_keep_patients_out_of_addresses_and_obey_the_patients_choice() {
         an unknown number: 404  ["没有找到"]
         find by resident ID: 303 /ui/doctor/record []
         the record: 200  ["依据患者同意", "h2", "青霉素", "banner"]
-        launch link carries the patient: true: 200  []
+        launch link carries the patient: false: 200  []
         launch: 303 /ui/doctor/record []
         launched record: 200  ["青霉素"]
         the same link again: 401  []
