@@ -285,6 +285,38 @@ fn observation(node: Node, code: &str, hospital: &str, effective: Option<&str>) 
             if let Some(t) = effective {
                 r["effectiveDateTime"] = json!(t);
             }
+            // The abnormal flag (HL7 v3 ObservationInterpretation: H, L, N...) and the
+            // reference range (IVL_PQ), when the document carries them.
+            if let Some(flag) = hl7(node, "interpretationCode")
+                .and_then(|i| i.attribute("code"))
+                .filter(|c| !c.trim().is_empty())
+            {
+                r["interpretation"] = json!([{"coding": [{"system": systems::V3_OBSERVATION_INTERPRETATION, "code": flag.trim()}]}]);
+            }
+            let bound = |end: &str| {
+                let range = hl7(
+                    hl7(hl7(node, "referenceRange")?, "observationRange")?,
+                    "value",
+                )?;
+                let b = hl7(range, end)?;
+                let v: Value = serde_json::from_str(b.attribute("value")?.trim())
+                    .ok()
+                    .filter(Value::is_number)?;
+                let mut q = json!({"value": v});
+                if let Some(u) = b.attribute("unit").filter(|u| !u.is_empty() && *u != "1") {
+                    q["unit"] = json!(u);
+                }
+                Some(q)
+            };
+            let mut range = serde_json::Map::new();
+            for end in ["low", "high"] {
+                if let Some(q) = bound(end) {
+                    range.insert(end.to_string(), q);
+                }
+            }
+            if !range.is_empty() {
+                r["referenceRange"] = json!([range]);
+            }
             Some(r)
         }
         "ST" | "ED" => {
@@ -429,7 +461,9 @@ pub fn read(xml: &str, hospital: &str) -> Result<Document, Vec<Problem>> {
         return Err(problems);
     };
     let mut list =
-        vec![json!({"fullUrl": urn(1), "resource": p, "request": {"method": "PUT", "url": cond}})];
+        // A document identifies its patient (registered if the number is unknown); the
+        // registration's demographics are ADT's or the hospital's FHIR feed's to change.
+        vec![json!({"fullUrl": urn(1), "resource": p, "request": {"method": "POST", "url": "Patient", "ifNoneExist": cond}})];
     let binary = binary_id(hospital, &id);
     list.push(json!({"resource": {"resourceType": "Binary", "id": binary, "contentType": "application/xml",
             "data": base64::engine::general_purpose::STANDARD.encode(xml)},

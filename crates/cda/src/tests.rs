@@ -85,7 +85,7 @@ fn outpatient_record_with_diagnoses() {
         ),
         expect![[r#"
             C0002 2.16.156.10011.1.1^DOC-C0002-1 2026-12-01T09:30:00+08:00
-            PUT Patient?identifier=https://yilian.health/fhir/sid/mrn/h02|MZ778
+            POST Patient
             PUT Binary/cda-2e8c54e486ddd2c1
             PUT DocumentReference?identifier=https://yilian.health/fhir/CodeSystem/local/h02/document|2.16.156.10011.1.1^DOC-C0002-1
             PUT Condition?identifier=https://yilian.health/fhir/CodeSystem/local/h02/cda-entry|2.16.156.10011.1.1^DOC-C0002-1#1
@@ -103,6 +103,8 @@ fn laboratory_report_prescription_operation_and_findings() {
                  <code code="6690-2" codeSystem="2.16.840.1.113883.6.1" displayName="白细胞计数"/>
                  <effectiveTime value="20261201080000"/>
                  <value xsi:type="PQ" value="11.2" unit="10*9/L"/>
+                 <interpretationCode code="H" codeSystem="2.16.840.1.113883.5.83"/>
+                 <referenceRange><observationRange><value xsi:type="IVL_PQ"><low value="3.5" unit="10*9/L"/><high value="9.5" unit="10*9/L"/></value></observationRange></referenceRange>
                </observation></entry>
                <entry><observation classCode="OBS" moodCode="EVN">
                  <code code="L-CRP" codeSystem="2.16.156.10011.99.h02" displayName="C反应蛋白"/>
@@ -111,11 +113,11 @@ fn laboratory_report_prescription_operation_and_findings() {
         ),
         expect![[r#"
             C0007 2.16.156.10011.1.1^DOC-C0007-1 2026-12-01T09:30:00+08:00
-            PUT Patient?identifier=https://yilian.health/fhir/sid/mrn/h02|MZ778
+            POST Patient
             PUT Binary/cda-483dbfe49555d916
             PUT DocumentReference?identifier=https://yilian.health/fhir/CodeSystem/local/h02/document|2.16.156.10011.1.1^DOC-C0007-1
             PUT Observation?identifier=https://yilian.health/fhir/CodeSystem/local/h02/cda-entry|2.16.156.10011.1.1^DOC-C0007-1#1
-              {"resourceType":"Observation","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"6690-2","display":"白细胞计数"}],"text":"白细胞计数"},"valueQuantity":{"value":11.2,"unit":"10*9/L"},"effectiveDateTime":"2026-12-01T08:00:00+08:00","identifier":[{"system":"https://yilian.health/fhir/CodeSystem/local/h02/cda-entry","value":"2.16.156.10011.1.1^DOC-C0007-1#1"}],"subject":{"reference":"urn:uuid:00000000-0000-4000-8000-000000000001"},"derivedFrom":[{"reference":"urn:uuid:00000000-0000-4000-8000-000000000002"}]}
+              {"resourceType":"Observation","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"6690-2","display":"白细胞计数"}],"text":"白细胞计数"},"valueQuantity":{"value":11.2,"unit":"10*9/L"},"effectiveDateTime":"2026-12-01T08:00:00+08:00","interpretation":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation","code":"H"}]}],"referenceRange":[{"low":{"value":3.5,"unit":"10*9/L"},"high":{"value":9.5,"unit":"10*9/L"}}],"identifier":[{"system":"https://yilian.health/fhir/CodeSystem/local/h02/cda-entry","value":"2.16.156.10011.1.1^DOC-C0007-1#1"}],"subject":{"reference":"urn:uuid:00000000-0000-4000-8000-000000000001"},"derivedFrom":[{"reference":"urn:uuid:00000000-0000-4000-8000-000000000002"}]}
             PUT Observation?identifier=https://yilian.health/fhir/CodeSystem/local/h02/cda-entry|2.16.156.10011.1.1^DOC-C0007-1#2
               {"resourceType":"Observation","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],"code":{"coding":[{"system":"https://yilian.health/fhir/CodeSystem/local/h02/lab","code":"L-CRP","display":"C反应蛋白"}],"text":"C反应蛋白"},"valueQuantity":{"value":18,"unit":"mg/L"},"effectiveDateTime":"2026-12-01T09:30:00+08:00","identifier":[{"system":"https://yilian.health/fhir/CodeSystem/local/h02/cda-entry","value":"2.16.156.10011.1.1^DOC-C0007-1#2"}],"subject":{"reference":"urn:uuid:00000000-0000-4000-8000-000000000001"},"derivedFrom":[{"reference":"urn:uuid:00000000-0000-4000-8000-000000000002"}]}
         "#]],
@@ -133,7 +135,7 @@ fn laboratory_report_prescription_operation_and_findings() {
         ),
         expect![[r#"
             C0004 2.16.156.10011.1.1^DOC-C0004-1 2026-12-01T09:30:00+08:00
-            PUT Patient?identifier=https://yilian.health/fhir/sid/mrn/h02|MZ778
+            POST Patient
             PUT Binary/cda-634346e4a4ef0efb
             PUT DocumentReference?identifier=https://yilian.health/fhir/CodeSystem/local/h02/document|2.16.156.10011.1.1^DOC-C0004-1
             PUT MedicationRequest?identifier=https://yilian.health/fhir/CodeSystem/local/h02/cda-entry|2.16.156.10011.1.1^DOC-C0004-1#1
@@ -150,7 +152,7 @@ fn laboratory_report_prescription_operation_and_findings() {
         ),
         expect![[r#"
             C0009 2.16.156.10011.1.1^DOC-C0009-1 2026-12-01T09:30:00+08:00
-            PUT Patient?identifier=https://yilian.health/fhir/sid/mrn/h02|MZ778
+            POST Patient
             PUT Binary/cda-7c36c1e4b2c60778
             PUT DocumentReference?identifier=https://yilian.health/fhir/CodeSystem/local/h02/document|2.16.156.10011.1.1^DOC-C0009-1
             PUT Procedure?identifier=https://yilian.health/fhir/CodeSystem/local/h02/cda-entry|2.16.156.10011.1.1^DOC-C0009-1#1
@@ -167,7 +169,7 @@ fn laboratory_report_prescription_operation_and_findings() {
         ),
         expect![[r#"
             C0006 2.16.156.10011.1.1^DOC-C0006-1 2026-12-01T09:30:00+08:00
-            PUT Patient?identifier=https://yilian.health/fhir/sid/mrn/h02|MZ778
+            POST Patient
             PUT Binary/cda-50e070e49a3814d5
             PUT DocumentReference?identifier=https://yilian.health/fhir/CodeSystem/local/h02/document|2.16.156.10011.1.1^DOC-C0006-1
             PUT Observation?identifier=https://yilian.health/fhir/CodeSystem/local/h02/cda-entry|2.16.156.10011.1.1^DOC-C0006-1#1

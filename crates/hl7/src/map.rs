@@ -491,7 +491,14 @@ pub fn to_bundle(m: &Message, hospital: &str) -> Result<Value, Vec<Problem>> {
     let patient = patient(m, hospital, &mut problems);
     let mut entries = Vec::new();
     if let Some((p, cond)) = &patient {
-        entries.push(json!({"fullUrl": urn(PATIENT), "resource": p, "request": {"method": "PUT", "url": cond}}));
+        // ADT owns a registration's demographics. Other messages identify the patient:
+        // registered from PID if the hospital's number is unknown, never overwritten.
+        let request = if kind == "ADT" {
+            json!({"method": "PUT", "url": cond})
+        } else {
+            json!({"method": "POST", "url": "Patient", "ifNoneExist": cond})
+        };
+        entries.push(json!({"fullUrl": urn(PATIENT), "resource": p, "request": request}));
     }
     // Visit events carry their visit; A08, A28 and A31 update the person only.
     if kind == "ADT"
