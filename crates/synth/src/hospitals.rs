@@ -12,6 +12,12 @@ pub enum Format {
     Bundle,
     /// FHIR NDJSON, one file per resource type (as a Bulk Data export writes it).
     Ndjson,
+    /// FHIR NDJSON but for laboratory results, which its laboratory system sends as HL7 v2
+    /// ORU^R01 over MLLP: one message per line of `messages.hl7`, segments split by CR.
+    Hl7,
+    /// FHIR NDJSON but for laboratory results, which it sends as WS/T 500 检验报告 (C0007)
+    /// documents: one per line of `documents.xml`.
+    Cda,
 }
 
 impl Format {
@@ -19,6 +25,8 @@ impl Format {
         match self {
             Format::Bundle => "fhir-transaction-bundles",
             Format::Ndjson => "fhir-ndjson",
+            Format::Hl7 => "fhir-ndjson-and-hl7v2-oru",
+            Format::Cda => "fhir-ndjson-and-wst500-c0007",
         }
     }
 }
@@ -225,7 +233,7 @@ pub static HOSPITALS: &[Hospital] = &[
         GENERAL,
         10,
         true,
-        Ndjson,
+        Hl7,
         "ZR",
         9
     ),
@@ -280,7 +288,7 @@ pub static HOSPITALS: &[Hospital] = &[
         GENERAL,
         6,
         true,
-        Ndjson,
+        Cda,
         "CG",
         9
     ),

@@ -13,6 +13,7 @@ pub mod clinical;
 pub mod config;
 pub mod consent;
 pub mod date;
+pub mod feeds;
 pub mod hospitals;
 pub mod household;
 pub mod json;

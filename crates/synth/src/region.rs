@@ -28,6 +28,10 @@ pub enum Sink {
     Bundles(&'static Hospital),
     /// A hospital's local code table.
     Codes(&'static Hospital),
+    /// A hospital's HL7 v2 messages, one per line (segments split by CR).
+    Messages(&'static Hospital),
+    /// A hospital's WS/T 500 documents, one per line.
+    Documents(&'static Hospital),
     /// Ground truth: one line per person.
     Persons,
     /// Ground truth: one line per registration.
@@ -41,6 +45,8 @@ impl Sink {
             Sink::Ndjson(h, t) => format!("{}/{t}.ndjson", h.id),
             Sink::Bundles(h) => format!("{}/bundles.ndjson", h.id),
             Sink::Codes(h) => format!("{}/local-codes.ndjson", h.id),
+            Sink::Messages(h) => format!("{}/messages.hl7", h.id),
+            Sink::Documents(h) => format!("{}/documents.xml", h.id),
             Sink::Persons => "truth/persons.ndjson".into(),
             Sink::Registrations => "truth/registrations.ndjson".into(),
         }
@@ -77,6 +83,35 @@ impl Output {
     ) {
         self.resources += resources.len() as u64;
         match config.format.unwrap_or(hospital.format) {
+            format @ (Format::Hl7 | Format::Cda) => {
+                let texts: Vec<(&'static str, &str)> = resources
+                    .iter()
+                    .map(|r| (r.kind, r.json.0.as_str()))
+                    .collect();
+                let (reports, rest) = crate::feeds::split_lab(&texts);
+                let patient = crate::feeds::patient_of(&texts);
+                for i in rest {
+                    let r = &resources[i];
+                    let mut line = r.json.0.clone().into_bytes();
+                    line.push(b'\n');
+                    self.lines.push((Sink::Ndjson(hospital, r.kind), line));
+                }
+                let Some(patient) = patient else { return };
+                for r in &reports {
+                    let (sink, mut text) = match format {
+                        Format::Hl7 => (
+                            Sink::Messages(hospital),
+                            crate::feeds::oru(hospital, &patient, r),
+                        ),
+                        _ => (
+                            Sink::Documents(hospital),
+                            crate::feeds::c0007(hospital, &patient, r),
+                        ),
+                    };
+                    text.push('\n');
+                    self.lines.push((sink, text.into_bytes()));
+                }
+            }
             Format::Ndjson => {
                 for r in resources {
                     let mut line = r.json.0.into_bytes();

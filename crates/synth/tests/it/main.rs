@@ -15,6 +15,9 @@ pub struct Region {
     pub persons: Vec<Value>,
     pub registrations: Vec<Value>,
     pub bytes: Vec<(String, Vec<u8>)>,
+    /// HL7 v2 messages and WS/T 500 documents: (hospital, text).
+    pub messages: Vec<(&'static str, String)>,
+    pub documents: Vec<(&'static str, String)>,
 }
 
 pub fn config(seed: u64, patients: u64) -> Config {
@@ -34,9 +37,21 @@ pub fn generate(config: Config) -> Region {
         persons: Vec::new(),
         registrations: Vec::new(),
         bytes: Vec::new(),
+        messages: Vec::new(),
+        documents: Vec::new(),
     };
     for o in outputs {
         for (sink, line) in o.lines {
+            if let Sink::Messages(h) | Sink::Documents(h) = sink {
+                let text = String::from_utf8(line.clone()).expect("UTF-8");
+                let text = text.trim_end_matches('\n').to_string();
+                match sink {
+                    Sink::Messages(_) => region.messages.push((h.id, text)),
+                    _ => region.documents.push((h.id, text)),
+                }
+                region.bytes.push((sink.path(), line));
+                continue;
+            }
             let v: Value = serde_json::from_slice(&line).expect("every line is JSON");
             match sink {
                 Sink::Ndjson(_, t) => {
@@ -57,7 +72,7 @@ pub fn generate(config: Config) -> Region {
                 }
                 Sink::Persons => region.persons.push(v),
                 Sink::Registrations => region.registrations.push(v),
-                Sink::Codes(_) => {}
+                Sink::Codes(_) | Sink::Messages(_) | Sink::Documents(_) => {}
             }
             region.bytes.push((sink.path(), line));
         }
@@ -196,4 +211,78 @@ pub fn visit_references(v: &Value, f: &mut impl FnMut(&str)) {
         Value::Array(a) => a.iter().for_each(|x| visit_references(x, f)),
         _ => {}
     }
+}
+
+/// The laboratories that send HL7 v2 and WS/T 500 send what Yilian's own readers take:
+/// every message maps to a transaction with its report and results, every document reads,
+/// and together they hold every result the FHIR side would have held.
+#[test]
+fn lab_results_sent_as_hl7_v2_and_wst500_map_whole() {
+    let region = generate(config(5, 400));
+    assert!(
+        region.messages.len() > 10 && region.documents.len() > 10,
+        "{} messages, {} documents",
+        region.messages.len(),
+        region.documents.len()
+    );
+    let mut results = 0;
+    for (h, m) in &region.messages {
+        let read = hl7::inbound::read(m.as_bytes()).unwrap_or_else(|r| panic!("{:?}", r.ack));
+        let bundle = hl7::map::to_bundle(&read.message, h).unwrap_or_else(|p| panic!("{p:?}\n{m}"));
+        let entries = bundle["entry"].as_array().expect("entries");
+        assert_eq!(
+            entries[0]["request"]["method"], "POST",
+            "a result never rewrites the registration"
+        );
+        results += entries
+            .iter()
+            .filter(|e| e["resource"]["resourceType"] == "Observation")
+            .inspect(|e| {
+                assert!(e["resource"]["valueQuantity"]["value"].is_number());
+                assert!(
+                    e["resource"]["referenceRange"].is_array(),
+                    "the range travels in OBX-7"
+                );
+            })
+            .count();
+    }
+    for (h, d) in &region.documents {
+        let doc = cda::read(d, h).unwrap_or_else(|p| panic!("{p:?}\n{d}"));
+        results += doc.bundle["entry"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .filter(|e| e["resource"]["resourceType"] == "Observation")
+            .count();
+    }
+    let fhir_side: usize = {
+        let mut all = config(5, 400);
+        all.format = Some(synth::hospitals::Format::Ndjson);
+        let r = generate(all);
+        let feeding: Vec<&str> = synth::hospitals::HOSPITALS
+            .iter()
+            .filter(|h| {
+                matches!(
+                    h.format,
+                    synth::hospitals::Format::Hl7 | synth::hospitals::Format::Cda
+                )
+            })
+            .map(|h| h.id)
+            .collect();
+        r.resources
+            .iter()
+            .filter(|(t, v)| {
+                *t == "Observation"
+                    && v.pointer("/category/0/coding/0/code")
+                        == Some(&serde_json::json!("laboratory"))
+                    && v["performer"][0]["reference"]
+                        .as_str()
+                        .is_some_and(|o| feeding.iter().any(|h| o == format!("Organization/{h}")))
+            })
+            .count()
+    };
+    assert_eq!(
+        results, fhir_side,
+        "every result of those laboratories arrives"
+    );
 }
