@@ -42,6 +42,8 @@ pub enum What {
     Cds(crate::bench_cds::Args),
     /// HL7 v2 over MLLP: sustained messages per second with durable acknowledgements.
     Feeds(crate::bench_feeds::Args),
+    /// The doctor's record page beside the JSON shared record it is made from.
+    Pages(crate::bench_pages::Args),
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -50,6 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(What::Audit(a)) => return crate::bench_audit::run(a),
         Some(What::Cds(a)) => return crate::bench_cds::run(a),
         Some(What::Feeds(a)) => return crate::bench_feeds::run(a),
+        Some(What::Pages(a)) => return crate::bench_pages::run(a),
         None => {}
     }
     generation(&args)?;

@@ -28,7 +28,7 @@ fn day(days_ago: i64) -> String {
 }
 
 /// One person registered at h01 and h02, consenting, with `n` resources over two years.
-fn record(n: usize) -> Vec<serde_json::Value> {
+pub(crate) fn record(n: usize) -> Vec<serde_json::Value> {
     const RID: &str = "urn:oid:2.16.156.10011.1.3";
     let mut out = vec![
         json!({"resourceType": "Organization", "id": "h01", "name": "第一医院"}),

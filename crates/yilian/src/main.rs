@@ -11,6 +11,7 @@ mod bench_audit;
 mod bench_cds;
 mod bench_feeds;
 mod bench_mpi;
+mod bench_pages;
 mod client;
 mod demo;
 mod dictionary;
