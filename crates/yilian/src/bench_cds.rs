@@ -28,7 +28,7 @@ fn day(days_ago: i64) -> String {
 }
 
 /// One person registered at h01 and h02, consenting, with `n` resources over two years.
-pub(crate) fn record(n: usize) -> Vec<serde_json::Value> {
+fn record(n: usize) -> Vec<serde_json::Value> {
     const RID: &str = "urn:oid:2.16.156.10011.1.3";
     let mut out = vec![
         json!({"resourceType": "Organization", "id": "h01", "name": "第一医院"}),
@@ -81,15 +81,19 @@ pub(crate) fn record(n: usize) -> Vec<serde_json::Value> {
     out
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let _ = std::fs::remove_dir_all(&args.data);
+/// A fresh embedded store at `data` holding [`record`] of `n` resources.
+pub(crate) fn service_with_record(
+    data: &std::path::Path,
+    n: usize,
+) -> anyhow::Result<(service::Service, Vec<serde_json::Value>)> {
+    let _ = std::fs::remove_dir_all(data);
     let store = crate::StoreArgs {
-        data: args.data.clone(),
+        data: data.to_path_buf(),
         database_url: None,
         database_schema: String::new(),
     };
     let service = crate::open_service(&store)?;
-    let resources = record(args.resources);
+    let resources = record(n);
     let checked = resources
         .iter()
         .map(|r| service.check(r.to_string().as_bytes()))
@@ -97,6 +101,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for r in service.import(&service::Caller::System, checked) {
         r?;
     }
+    Ok((service, resources))
+}
+
+/// The `p` quantile of sorted latencies, in milliseconds.
+pub(crate) fn quantile_ms(sorted: &[Duration], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)].as_secs_f64() * 1e3
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let (service, resources) = service_with_record(&args.data, args.resources)?;
     // The sharing window is off so the reminders see the whole record.
     println!("record: {} resources at two hospitals", resources.len());
     crate::serve::runtime()?.block_on(async {
@@ -154,7 +168,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
             let secs = started.elapsed().as_secs_f64();
             all.sort();
-            let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1e3;
+            let pct = |p: f64| quantile_ms(&all, p);
             println!(
                 "order-select, {clients} client(s): p50 {:.2} ms, p99 {:.2} ms, {:.0} calls/s ({} calls); target p99 < 10 ms at 16 clients",
                 pct(0.5),

@@ -20,21 +20,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let _ = std::fs::remove_dir_all(&args.data);
-    let store = crate::StoreArgs {
-        data: args.data.clone(),
-        database_url: None,
-        database_schema: String::new(),
-    };
-    let service = crate::open_service(&store)?;
-    let resources = crate::bench_cds::record(args.resources);
-    let checked = resources
-        .iter()
-        .map(|r| service.check(r.to_string().as_bytes()))
-        .collect::<Result<Vec<_>, _>>()?;
-    for r in service.import(&service::Caller::System, checked) {
-        r?;
-    }
+    let (service, resources) = crate::bench_cds::service_with_record(&args.data, args.resources)?;
     println!("record: {} resources at two hospitals", resources.len());
     crate::serve::runtime()?.block_on(async {
         let (addr, server, _, credentials) = crate::bench::serve_locally(&service).await?;
@@ -101,7 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 }
                 let secs = started.elapsed().as_secs_f64();
                 all.sort();
-                let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1e3;
+                let pct = |p: f64| crate::bench_cds::quantile_ms(&all, p);
                 rows.push((what, pct(0.5), pct(0.99), all.len() as f64 / secs));
             }
             for (what, p50, p99, rate) in &rows {
