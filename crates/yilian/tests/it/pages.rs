@@ -164,7 +164,9 @@ impl Browser {
 
     async fn text(&self) -> String {
         self.c
-            .find(Locator::Css("body"))
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css("body"))
             .await
             .expect("a body")
             .text()
@@ -191,7 +193,10 @@ impl Browser {
         self.click("main button[type=submit]").await;
     }
 
+    /// Clicks what navigates to the next page, and waits for that page: the old document
+    /// goes stale, then the new one has its body (a busy machine loads slowly).
     async fn click(&mut self, css: &str) {
+        let old = self.c.find(Locator::Css("html")).await.expect("a page");
         self.c
             .find(Locator::Css(css))
             .await
@@ -199,6 +204,18 @@ impl Browser {
             .click()
             .await
             .expect("click");
+        for _ in 0..400 {
+            if old.tag_name().await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        self.c
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css("body"))
+            .await
+            .expect("the next page");
         self.note().await;
     }
 
