@@ -598,18 +598,20 @@ impl Ctx {
         .await
     }
 
+    /// The last 30 days, in milliseconds since the epoch (the audit log's and the feeds'
+    /// unit; the reminders' statistics take seconds), and as text.
     fn period(&self) -> (i64, i64, String) {
-        let (from, to) = (self.now - 30 * 86_400, self.now + 60);
-        let text = format!("{} – {}", beijing(from * 1000), beijing(to * 1000));
+        let (from, to) = ((self.now - 30 * 86_400) * 1000, (self.now + 60) * 1000);
+        let text = format!("{} – {}", beijing(from), beijing(to));
         (from, to, text)
     }
 
-    async fn overview(&self, verified: Option<Result<String, String>>) -> Page {
+    async fn overview(&self, verified: Option<Result<(u64, u64, f64), String>>) -> Page {
         let (from, to, period) = self.period();
         let (head, stats, rules, names) = self
             .call(move |svc, caller| {
                 let stats = svc.audit_stats(&caller, from, to)?;
-                let rules = svc.cds_stats(&caller, from, to)?;
+                let rules = svc.cds_stats(&caller, from / 1000, to / 1000)?;
                 Ok((svc.tree_head(None)?, stats, rules, svc.hospitals()?))
             })
             .await?;
@@ -653,12 +655,7 @@ impl Ctx {
             .call(|svc, caller| {
                 let started = std::time::Instant::now();
                 Ok(match svc.verify_log(&caller)? {
-                    Ok(r) => Ok(format!(
-                        "{} records, {} signed tree heads, in {:.2} s",
-                        r.records,
-                        r.heads,
-                        started.elapsed().as_secs_f64()
-                    )),
+                    Ok(r) => Ok((r.records, r.heads, started.elapsed().as_secs_f64())),
                     Err(p) => Err(p.to_string()),
                 })
             })
@@ -777,7 +774,7 @@ impl Ctx {
         let (report, unmapped) = self
             .call(move |svc, caller| {
                 Ok((
-                    svc.feed_quality(&caller, from * 1000, to * 1000)?,
+                    svc.feed_quality(&caller, from, to)?,
                     svc.unmapped_codes(&caller, None)?,
                 ))
             })

@@ -12,8 +12,8 @@ pub struct Head {
     pub at: String,
     /// The root hash, hex.
     pub root: String,
-    /// `Ok(summary)` or `Err(the first problem)`.
-    pub verified: Option<Result<String, String>>,
+    /// `Ok((records, signed heads, seconds))` or `Err(the first problem)`.
+    pub verified: Option<Result<(u64, u64, f64), String>>,
 }
 
 /// Sharing in one hospital over the period.
@@ -79,7 +79,8 @@ pub fn overview(
     rules: &[RuleStats],
 ) -> Markup {
     let l = f.lang;
-    let saved: f64 = rules.iter().map(|r| r.saved).sum();
+    // `+ 0.0` turns a sum of nothing (-0.0) into 0.0.
+    let saved: f64 = rules.iter().map(|r| r.saved).sum::<f64>() + 0.0;
     f.page(
         l.t("审计总览", "Audit overview"),
         html! {
@@ -89,7 +90,10 @@ pub fn overview(
                     (l.t("签名树头时间", "Signed tree head at")) ": " (head.at) }
                 p { (l.t("根哈希", "Root hash")) ": " code.hash { (head.root) } }
                 @match &head.verified {
-                    Some(Ok(s)) => p.ok role="status" { (l.t("验证通过", "Verified")) ": " (s) },
+                    Some(Ok((records, heads, secs))) => p.ok role="status" {
+                        (l.t("验证通过", "Verified")) ": " (records) " " (l.t("条记录", "records")) ", "
+                        (heads) " " (l.t("个签名树头", "signed tree heads")) ", " (format!("{secs:.2}")) " s"
+                    },
                     Some(Err(e)) => p.error role="alert" { (l.t("验证失败", "Verification FAILED")) ": " (e) },
                     None => {},
                 }

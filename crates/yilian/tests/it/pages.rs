@@ -380,13 +380,27 @@ fn a_doctor_a_patient_and_an_auditor_in_a_real_browser() {
         b.click("form[action='/ui/audit/verify'] button").await;
         let overview = b.text().await;
         assert!(overview.contains("验证通过") || overview.contains("Verified"), "{overview}");
+        assert!(
+            overview.contains("北京天坛医院") && overview.contains("北京协和医院"),
+            "sharing per hospital names both readers:\n{overview}"
+        );
         b.shot("10-audit-overview").await;
+        b.go("/ui/audit/anomalies").await;
+        let anomalies = b.text().await;
+        assert!(anomalies.contains("no-relationship") && anomalies.contains("Practitioner/d3"), "{anomalies}");
+        b.go("/ui/audit/log").await;
+        b.c.find(Locator::Css("input[name=agent]")).await.expect("the agent field")
+            .send_keys("Practitioner/d3").await.expect("type");
+        b.click("form[action='/ui/audit/log'] button").await;
+        let found = b.c.find(Locator::Css("tr.glass")).await.expect("the break-glass access in the log").text().await.expect("its text");
+        assert!(found.contains("Practitioner/d3"), "{found}");
+        b.shot("11-access-log-search").await;
         b.go("/ui/audit/break-glass").await;
         let queue = b.text().await;
         assert!(queue.contains("患者昏迷送至急诊"), "the grant is in the review queue:\n{queue}");
-        b.shot("11-break-glass-review").await;
+        b.shot("12-break-glass-review").await;
         b.go("/ui/audit/quality").await;
-        b.shot("12-data-quality").await;
+        b.shot("13-data-quality").await;
         b.c.clone().close().await.expect("close the browser");
 
         for url in &b.visited {
