@@ -315,7 +315,8 @@ impl Ctx {
                     Ok(record) => {
                         let cards = svc.view_cards(&record.items, now);
                         let names = svc.hospitals()?;
-                        Ok(Ok((record, cards, names)))
+                        let who = svc.registration(&caller, &patient)?;
+                        Ok(Ok((record, cards, names, who)))
                     }
                     Err(Error::Forbidden(why)) => Ok(Err(why)),
                     Err(e) => Err(e),
@@ -323,11 +324,12 @@ impl Ctx {
             )
             .await?;
         let f = self.frame(Nav::Doctor);
-        let (record, cards, names) = match read {
+        let (record, cards, names, who) = match read {
             Ok(r) => r,
             Err(why) => return Ok(html(403, doctor::refused(&f.get(), &why, None))),
         };
-        let view = view_of(&record.items, &names);
+        let mut view = view_of(&record.items, &names);
+        identify(&mut view, &who);
         let banners = banners(&cards);
         let opened = doctor::Opened {
             record: &view,
@@ -463,14 +465,16 @@ impl Ctx {
     ) -> Result<(service::SharedRecord, pages::view::Record, Vec<Access>), ApiError> {
         let patient = self.own_patient().await?;
         let now = self.now;
-        let (record, names, log) = self
+        let (record, names, log, who) = self
             .call(move |svc, caller| {
                 let record = svc.shared_record(&caller, &patient, now)?;
                 let log = svc.access_log(&caller, &patient, 200)?;
-                Ok((record, svc.hospitals()?, log))
+                let who = svc.registration(&caller, &patient)?;
+                Ok((record, svc.hospitals()?, log, who))
             })
             .await?;
-        let view = view_of(&record.items, &names);
+        let mut view = view_of(&record.items, &names);
+        identify(&mut view, &who);
         let rows = log.iter().map(|a| access_row(self.lang(), a)).collect();
         Ok((record, view, rows))
     }
@@ -958,6 +962,18 @@ fn view_of(items: &[service::SharedItem], names: &[(String, String)]) -> pages::
         })
         .collect();
     pages::view::Record::from_items(&items)
+}
+
+/// The page's name, sex and birth date from the registration in context.
+fn identify(view: &mut pages::view::Record, registration: &service::Stored) {
+    let item = pages::view::Item {
+        resource: serde_json::from_slice(&registration.body).unwrap_or(Value::Null),
+        hospital: None,
+    };
+    let who = pages::view::Record::from_items(&[item]);
+    view.name = who.name;
+    view.gender = who.gender;
+    view.birth = who.birth;
 }
 
 fn opened<'a>(

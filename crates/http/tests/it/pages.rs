@@ -192,7 +192,7 @@ fn pages_keep_patients_out_of_addresses_and_obey_the_patients_choice() {
         step(
             "the record",
             &doctor.send("GET", "/ui/doctor/record", &[]).await,
-            &["依据患者同意", "h2", "青霉素", "banner"],
+            &["王伟", "依据患者同意", "h2", "青霉素", "banner"],
         );
 
         // A hospital's system hands a doctor and a patient to the pages.
@@ -316,7 +316,7 @@ fn pages_keep_patients_out_of_addresses_and_obey_the_patients_choice() {
         a form without its token: 403  []
         an unknown number: 404  ["没有找到"]
         find by resident ID: 303 /ui/doctor/record []
-        the record: 200  ["依据患者同意", "h2", "青霉素", "banner"]
+        the record: 200  ["王伟", "依据患者同意", "h2", "青霉素", "banner"]
         launch link carries the patient: false: 200  []
         launch: 303 /ui/doctor/record []
         launched record: 200  ["青霉素"]

@@ -333,7 +333,7 @@ fn a_doctor_a_patient_and_an_auditor_in_a_real_browser() {
         b.click("form[action='/ui/doctor/find'] button[type=submit]").await;
         assert!(b.visited.last().expect("an address").ends_with("/ui/doctor/record"), "{:?}", b.visited);
         let page = b.text().await;
-        for seen in ["北京协和医院", "北京朝阳医院", "内分泌科", "呼吸内科", "2型糖尿病", "8.9"] {
+        for seen in ["王伟 · 男 · 1980-01-01", "北京协和医院", "北京朝阳医院", "内分泌科", "呼吸内科", "2型糖尿病", "8.9"] {
             assert!(page.contains(seen), "the record shows {seen}:\n{page}");
         }
         let banner = b.c.find(Locator::Css(".banner")).await.expect("a reminder banner").text().await.expect("its text");
