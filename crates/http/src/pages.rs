@@ -394,6 +394,7 @@ impl Ctx {
         let decision = service::Consenting {
             permit: true,
             excluded: Vec::new(),
+            sensitive: Vec::new(),
             evidence: (media, title.to_string(), bytes),
         };
         let now = self.now;
@@ -582,9 +583,22 @@ impl Ctx {
             self.who(),
             fhir::time::format_instant(self.now * 1000),
         );
+        let sensitive: Vec<policy::Category> = self
+            .form
+            .iter()
+            .filter(|(k, _)| k == "sensitive")
+            .filter_map(|(_, v)| match v.as_str() {
+                "mental" => Some(policy::Category::MentalHealth),
+                "hiv" => Some(policy::Category::HivSti),
+                "reproductive" => Some(policy::Category::Reproductive),
+                "genetic" => Some(policy::Category::Genetic),
+                _ => None,
+            })
+            .collect();
         let decision = service::Consenting {
             permit,
             excluded,
+            sensitive,
             evidence: (
                 "text/plain".into(),
                 "本人在线确认的声明 statement confirmed online".into(),

@@ -85,6 +85,13 @@ pub fn consents(
                             }
                         }
                     }
+                    fieldset {
+                        legend { (l.t("也共享以下敏感信息（可选，默认不共享）", "Also share these sensitive records (optional; not shared unless ticked)")) }
+                        @for (value, zh, en) in [("mental", "精神心理", "mental health"), ("hiv", "艾滋病及性传播疾病", "HIV and sexually transmitted infections"),
+                            ("reproductive", "生殖健康", "reproductive health"), ("genetic", "遗传病", "genetic conditions")] {
+                            label.check { input type="checkbox" name="sensitive" value=(value); (l.t(zh, en)) }
+                        }
+                    }
                     label.check { input type="checkbox" name="read" value="yes" required; (l.t("我已阅读并理解上述内容。", "I have read and understood the above.")) }
                     button type="submit" { (l.t("同意共享", "Agree to share")) }
                 }

@@ -136,6 +136,14 @@ pub fn category_of(resource: &Value) -> Categories {
 }
 
 /// The sensitive category an HL7 v3 ActCode sensitivity label names.
+/// The HL7 v3 ActCode label a consent uses to share `c` (none for the general categories).
+pub fn category_label(c: Category) -> Option<&'static str> {
+    LABELS.iter().find(|(_, x)| *x == c).map(|(l, _)| *l)
+}
+
+/// The HL7 v3 ActCode system of the labels.
+pub const LABEL_SYSTEM: &str = ACT_CODE;
+
 pub fn label_category(system: &str, code: &str) -> Option<Category> {
     (system == ACT_CODE)
         .then(|| LABELS.iter().find(|(l, _)| *l == code).map(|(_, c)| *c))

@@ -109,6 +109,8 @@ pub struct Decision<'a> {
     pub permit: bool,
     /// `Organization/{id}`s the patient will not share with.
     pub excluded: &'a [String],
+    /// Sensitive categories the patient shares as well (mental health, HIV...).
+    pub sensitive: &'a [Category],
     /// When it was given (a FHIR dateTime) and the day it lapses (a FHIR date).
     pub given: &'a str,
     pub lapses: &'a str,
@@ -127,11 +129,20 @@ pub fn consent_resource(d: &Decision) -> Value {
     let b64 = base64::engine::general_purpose::STANDARD;
     let (content_type, title, bytes) = d.evidence;
     let ircp = serde_json::json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP", "display": "information recipient"}]});
-    let nested: Vec<Value> = d
+    let mut nested: Vec<Value> = d
         .excluded
         .iter()
         .map(|org| serde_json::json!({"type": "deny", "actor": [{"role": ircp, "reference": {"reference": org}}]}))
         .collect();
+    let labels: Vec<Value> = d
+        .sensitive
+        .iter()
+        .filter_map(|c| crate::category::category_label(*c))
+        .map(|code| serde_json::json!({"system": crate::category::LABEL_SYSTEM, "code": code}))
+        .collect();
+    if d.permit && !labels.is_empty() {
+        nested.push(serde_json::json!({"type": "permit", "securityLabel": labels}));
+    }
     let mut provision = serde_json::json!({
         "type": if d.permit { "permit" } else { "deny" },
         "period": {"start": d.given.get(..10).unwrap_or(d.given), "end": d.lapses},
@@ -284,6 +295,28 @@ mod tests {
     fn ircp(org: &str) -> Value {
         json!({"role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]},
                "reference": {"reference": org}})
+    }
+
+    /// What the pages write reads back as what was decided, with its evidence sound.
+    #[test]
+    fn a_decision_made_on_a_page_reads_back() {
+        let excluded = vec!["Organization/h7".to_string()];
+        let mut c = consent_resource(&Decision {
+            patient: "Patient/p1",
+            permit: true,
+            excluded: &excluded,
+            sensitive: &[Category::MentalHealth, Category::HivSti],
+            given: "2026-12-01T09:30:00+08:00",
+            lapses: "2029-12-01",
+            recorded_at: Some("Organization/h2"),
+            evidence: ("text/plain", "statement", b"I agree"),
+        });
+        c["id"] = json!("new");
+        assert_eq!(check_evidence(&c), Ok(()));
+        check(
+            c,
+            expect![[r#"Consent/new Permit given 2026-12-01T01:30:00.000Z expires Some("2029-12-02T00:00:00.000Z") orgs [] excluded ["Organization/h7"] sensitive [MentalHealth, HivSti] Patient hidden []"#]],
+        );
     }
 
     #[test]

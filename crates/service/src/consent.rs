@@ -19,6 +19,8 @@ pub struct Consenting {
     pub permit: bool,
     /// `Organization/{id}`s excluded from sharing.
     pub excluded: Vec<String>,
+    /// Sensitive categories shared as well.
+    pub sensitive: Vec<policy::Category>,
     /// Media type, title and bytes of the evidence.
     pub evidence: (String, String, Vec<u8>),
 }
@@ -91,6 +93,7 @@ impl Service {
             patient: &patient,
             permit: decision.permit,
             excluded: &decision.excluded,
+            sensitive: &decision.sensitive,
             given: &given,
             lapses: &lapses[..10],
             recorded_at: recorded_at.as_deref(),
