@@ -315,7 +315,9 @@ mod tests {
         assert_eq!(check_evidence(&c), Ok(()));
         check(
             c,
-            expect![[r#"Consent/new Permit given 2026-12-01T01:30:00.000Z expires Some("2029-12-02T00:00:00.000Z") orgs [] excluded ["Organization/h7"] sensitive [MentalHealth, HivSti] Patient hidden []"#]],
+            expect![[
+                r#"Consent/new Permit given 2026-12-01T01:30:00.000Z expires Some("2029-12-02T00:00:00.000Z") orgs [] excluded ["Organization/h7"] sensitive [MentalHealth, HivSti] Patient hidden []"#
+            ]],
         );
     }
 
