@@ -7,7 +7,7 @@
 //! Responses are `no-store` and framed by a strict Content-Security-Policy.
 
 use crate::response::ApiError;
-use crate::routes::{AppState, blocking, param, query_pairs};
+use crate::routes::{AppState, blocking, header_str, param, query_pairs};
 use crate::session::{COOKIE, Session};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -15,7 +15,6 @@ use axum::response::{IntoResponse, Response};
 use pages::{Frame, Lang, Nav, auditor, doctor, patient};
 use serde_json::Value;
 use service::{Caller, Error, Service};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 const LANG_COOKIE: &str = "yilian_lang";
@@ -37,14 +36,16 @@ pub(crate) async fn route(
         .as_ref()
         .map(|s| s.lang)
         .or_else(|| cookie(headers, LANG_COOKIE).and_then(|c| Lang::from_code(&c)))
-        .unwrap_or_else(|| Lang::negotiate(&header(headers, "accept-language")));
+        .unwrap_or_else(|| {
+            Lang::negotiate(&header_str(headers, "accept-language").unwrap_or_default())
+        });
     if *method == Method::POST && !same_origin(app, headers) {
         return page(lang, 403, "cross-origin form posts are refused");
     }
     let form = if *method == Method::POST {
-        match read_form(app, headers, body).await {
-            Ok(f) => f,
-            Err(status) => return page(lang, status, "the form could not be read"),
+        match crate::routes::read_form(app, headers, body).await {
+            Ok(bytes) => query_pairs(&bytes),
+            Err(e) => return failure(lang, e),
         }
     } else {
         Vec::new()
@@ -81,7 +82,7 @@ pub(crate) async fn route(
     };
     let lang = ctx.s.lang;
     let result = match (method, seg) {
-        (&Method::GET, ["ui"]) => Ok(see_other(home(&ctx.s))),
+        (&Method::GET, ["ui"]) => Ok(see_other(home(&ctx.s.principal))),
         (&Method::POST, ["ui", "logout"]) => {
             app.auth.sessions.end(&ctx.id);
             let mut r = see_other("/ui/login");
@@ -97,7 +98,7 @@ pub(crate) async fn route(
                 .and_then(|l| Lang::from_code(&l))
                 .unwrap_or(lang);
             app.auth.sessions.update(&ctx.id, |s| s.lang = lang);
-            Ok(see_other(home(&ctx.s)))
+            Ok(see_other(home(&ctx.s.principal)))
         }
         (&Method::GET, ["ui", "doctor"]) => ctx.find(None).await,
         (&Method::POST, ["ui", "doctor", "find"]) => ctx.found().await,
@@ -140,18 +141,12 @@ pub(crate) fn launch_link(
     form: &[(String, String)],
     base: &str,
 ) -> Result<Response, ApiError> {
-    let Caller::User(principal) = caller else {
-        return Err(Error::Forbidden("launch links are for people".into()).into());
-    };
-    if !matches!(
-        principal.caller.role,
-        policy::Role::Doctor | policy::Role::Nurse | policy::Role::Pharmacist
-    ) || principal.caller.organization.is_none()
-    {
+    let (Some(_), Caller::User(principal)) = (caller.clinician(), &caller) else {
         return Err(
             Error::Forbidden("launch links are for clinicians of a hospital".into()).into(),
         );
-    }
+    };
+    let principal = principal.clone();
     let patient = param(form, "patient")
         .map(|p| p.trim_start_matches("Patient/").to_string())
         .filter(|p| fhir::is_valid_id(p))
@@ -313,10 +308,9 @@ impl Ctx {
             .call(
                 move |svc, caller| match svc.shared_record(&caller, &patient, now) {
                     Ok(record) => {
-                        let cards = svc.view_cards(&record.items, now);
                         let names = svc.hospitals()?;
                         let who = svc.registration(&caller, &patient)?;
-                        Ok(Ok((record, cards, names, who)))
+                        Ok(Ok((record, names, who)))
                     }
                     Err(Error::Forbidden(why)) => Ok(Err(why)),
                     Err(e) => Err(e),
@@ -324,13 +318,14 @@ impl Ctx {
             )
             .await?;
         let f = self.frame(Nav::Doctor);
-        let (record, cards, names, who) = match read {
+        let (record, names, who) = match read {
             Ok(r) => r,
             Err(why) => return Ok(html(403, doctor::refused(&f.get(), &why, None))),
         };
-        let mut view = view_of(&record.items, &names);
+        let items = parsed(&record.items, &names);
+        let banners = banners(&self.svc.view_cards(&items, now));
+        let mut view = pages::view::Record::from_items(&items);
         identify(&mut view, &who);
-        let banners = banners(&cards);
         let opened = doctor::Opened {
             record: &view,
             basis: &record.basis,
@@ -447,10 +442,6 @@ impl Ctx {
         }
     }
 
-    fn patient_nav(&self) -> Nav {
-        Nav::Patient
-    }
-
     /// The patient's first registration: their record, log and consents hang off it.
     async fn own_patient(&self) -> Result<String, ApiError> {
         let mine = self.call(|svc, caller| svc.own_patients(&caller)).await?;
@@ -463,7 +454,14 @@ impl Ctx {
 
     async fn own_record(
         &self,
-    ) -> Result<(service::SharedRecord, pages::view::Record, Vec<Access>), ApiError> {
+    ) -> Result<
+        (
+            service::SharedRecord,
+            pages::view::Record,
+            Vec<patient::Access>,
+        ),
+        ApiError,
+    > {
         let patient = self.own_patient().await?;
         let now = self.now;
         let (record, names, log, who) = self
@@ -474,7 +472,7 @@ impl Ctx {
                 Ok((record, svc.hospitals()?, log, who))
             })
             .await?;
-        let mut view = view_of(&record.items, &names);
+        let mut view = pages::view::Record::from_items(&parsed(&record.items, &names));
         identify(&mut view, &who);
         let rows = log.iter().map(|a| access_row(self.lang(), a)).collect();
         Ok((record, view, rows))
@@ -482,7 +480,7 @@ impl Ctx {
 
     async fn patient_home(&self) -> Page {
         let (record, view, rows) = self.own_record().await?;
-        let f = self.frame(self.patient_nav());
+        let f = self.frame(Nav::Patient);
         let opened = opened(&record, &view);
         Ok(html(200, patient::home(&f.get(), &opened, &rows)))
     }
@@ -501,8 +499,8 @@ impl Ctx {
         let log = self
             .call(move |svc, caller| svc.access_log(&caller, &patient, 500))
             .await?;
-        let rows: Vec<Access> = log.iter().map(|a| access_row(self.lang(), a)).collect();
-        let f = self.frame(self.patient_nav());
+        let rows: Vec<patient::Access> = log.iter().map(|a| access_row(self.lang(), a)).collect();
+        let f = self.frame(Nav::Patient);
         Ok(html(200, patient::accesses(&f.get(), &rows)))
     }
 
@@ -552,7 +550,7 @@ impl Ctx {
                 }
             })
             .collect();
-        let f = self.frame(self.patient_nav());
+        let f = self.frame(Nav::Patient);
         Ok(html(200, patient::consents(&f.get(), &rows, &names, done)))
     }
 
@@ -814,8 +812,6 @@ impl Ctx {
     }
 }
 
-type Access = patient::Access;
-
 /// A frame whose strings the context owns.
 struct FrameOwned {
     lang: Lang,
@@ -868,9 +864,9 @@ async fn login(app: &Arc<AppState>, form: &[(String, String)], lang: Lang, now: 
             ),
         );
     };
-    let session = Session::new_home(&principal);
+    let start = home(&principal);
     let id = app.auth.sessions.start(principal, lang, now);
-    let mut r = see_other(session);
+    let mut r = see_other(start);
     set_cookie(&mut r, &session_cookie(app, &id));
     set_cookie(
         &mut r,
@@ -902,19 +898,13 @@ fn launch(app: &Arc<AppState>, pairs: &[(String, String)], lang: Lang, now: i64)
     r
 }
 
-impl Session {
-    /// Where a principal's pages start.
-    fn new_home(p: &auth::Principal) -> &'static str {
-        match p.caller.role {
-            policy::Role::Patient => "/ui/patient",
-            policy::Role::Auditor | policy::Role::Admin => "/ui/audit",
-            _ => "/ui/doctor",
-        }
+/// Where a principal's pages start.
+fn home(p: &auth::Principal) -> &'static str {
+    match p.caller.role {
+        policy::Role::Patient => "/ui/patient",
+        policy::Role::Auditor | policy::Role::Admin => "/ui/audit",
+        _ => "/ui/doctor",
     }
-}
-
-fn home(s: &Session) -> &'static str {
-    Session::new_home(&s.principal)
 }
 
 /// The registration to open among what `$ihe-pix` answered: the one at the caller's
@@ -958,33 +948,25 @@ fn hospital_name(names: &[(String, String)], org: &str) -> String {
         .map_or(id.to_string(), |(_, n)| n.clone())
 }
 
-fn view_of(items: &[service::SharedItem], names: &[(String, String)]) -> pages::view::Record {
-    let names: HashMap<&str, &str> = names
-        .iter()
-        .map(|(i, n)| (i.as_str(), n.as_str()))
-        .collect();
-    let items: Vec<pages::view::Item> = items
+/// The shown items parsed once, each with its hospital's name: what the page's panels
+/// and its reminders both read.
+fn parsed(
+    items: &[service::SharedItem],
+    names: &[(String, String)],
+) -> Vec<(Value, Option<String>)> {
+    items
         .iter()
         .filter_map(|i| {
-            Some(pages::view::Item {
-                resource: serde_json::from_slice(&i.stored.body).ok()?,
-                hospital: i.source.as_deref().map(|o| {
-                    let id = o.trim_start_matches("Organization/");
-                    names.get(id).map_or(id.to_string(), |n| n.to_string())
-                }),
-            })
+            let v = serde_json::from_slice(&i.stored.body).ok()?;
+            Some((v, i.source.as_deref().map(|o| hospital_name(names, o))))
         })
-        .collect();
-    pages::view::Record::from_items(&items)
+        .collect()
 }
 
 /// The page's name, sex and birth date from the registration in context.
 fn identify(view: &mut pages::view::Record, registration: &service::Stored) {
-    let item = pages::view::Item {
-        resource: serde_json::from_slice(&registration.body).unwrap_or(Value::Null),
-        hospital: None,
-    };
-    let who = pages::view::Record::from_items(&[item]);
+    let resource = serde_json::from_slice(&registration.body).unwrap_or(Value::Null);
+    let who = pages::view::Record::from_items(&[(resource, None)]);
     view.name = who.name;
     view.gender = who.gender;
     view.birth = who.birth;
@@ -1021,7 +1003,7 @@ fn banners(cards: &[Value]) -> Vec<doctor::Banner> {
     out
 }
 
-fn access_row(l: Lang, a: &service::Access) -> Access {
+fn access_row(l: Lang, a: &service::Access) -> patient::Access {
     let r = &a.record;
     patient::Access {
         at: beijing(r.at),
@@ -1213,21 +1195,13 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-fn header(headers: &HeaderMap, name: &str) -> String {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string()
-}
-
 /// A POST's `Origin`, when the browser sends one, must be this server.
 fn same_origin(app: &AppState, headers: &HeaderMap) -> bool {
-    let origin = header(headers, "origin");
+    let origin = header_str(headers, "origin").unwrap_or_default();
     if origin.is_empty() {
         return true;
     }
-    let host = header(headers, "host");
+    let host = header_str(headers, "host").unwrap_or_default();
     let ours = app
         .base_url
         .as_deref()
@@ -1237,19 +1211,4 @@ fn same_origin(app: &AppState, headers: &HeaderMap) -> bool {
         })
         .unwrap_or(host);
     origin.split_once("://").is_some_and(|(_, h)| h == ours)
-}
-
-async fn read_form(
-    app: &AppState,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<Vec<(String, String)>, u16> {
-    let ct = header(headers, "content-type");
-    if !ct.starts_with("application/x-www-form-urlencoded") {
-        return Err(415);
-    }
-    let bytes = axum::body::to_bytes(body, app.max_body_bytes)
-        .await
-        .map_err(|_| 413u16)?;
-    Ok(query_pairs(&bytes))
 }

@@ -615,7 +615,7 @@ async fn read_xml(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Vec
     collect(app, body).await
 }
 
-async fn read_form(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Vec<u8>> {
+pub(crate) async fn read_form(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Vec<u8>> {
     let ct = header_str(headers, "content-type").unwrap_or_default();
     if !ct.starts_with("application/x-www-form-urlencoded") {
         return Err(unsupported_media());
@@ -653,7 +653,7 @@ pub(crate) fn query_pairs(q: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())

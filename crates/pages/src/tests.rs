@@ -1,5 +1,5 @@
 use crate::doctor::{self, Banner, Opened};
-use crate::view::{Item, Record};
+use crate::view::Record;
 use crate::{Frame, Lang, Nav};
 use expect_test::{Expect, expect};
 use serde_json::{Value, json};
@@ -7,14 +7,11 @@ use serde_json::{Value, json};
 /// The record's panels as lines: what a doctor would read, in order.
 #[track_caller]
 fn check(items: Value, expect: Expect) {
-    let items: Vec<Item> = items
+    let items: Vec<(Value, Option<String>)> = items
         .as_array()
         .expect("a list of [hospital, resource]")
         .iter()
-        .map(|pair| Item {
-            hospital: pair[0].as_str().map(str::to_string),
-            resource: pair[1].clone(),
-        })
+        .map(|pair| (pair[1].clone(), pair[0].as_str().map(str::to_string)))
         .collect();
     let r = Record::from_items(&items);
     let mut out = String::new();
@@ -127,10 +124,10 @@ fn frame(lang: Lang) -> Frame<'static> {
 
 #[test]
 fn values_are_escaped_and_banners_carry_their_severity() {
-    let items = vec![Item {
-        hospital: Some("<b>医院</b>".into()),
-        resource: json!({"resourceType": "Condition", "code": {"text": "<script>alert(1)</script>"}}),
-    }];
+    let items = vec![(
+        json!({"resourceType": "Condition", "code": {"text": "<script>alert(1)</script>"}}),
+        Some("<b>医院</b>".into()),
+    )];
     let record = Record::from_items(&items);
     let banners = vec![Banner {
         indicator: "critical".into(),
@@ -179,14 +176,8 @@ fn language_follows_the_browser_and_defaults_to_chinese() {
 #[test]
 fn the_trend_marks_abnormal_points_and_the_range() {
     let items = vec![
-        Item {
-            hospital: Some("A".into()),
-            resource: glucose("1", "2024-01-01", "5.0", "N"),
-        },
-        Item {
-            hospital: Some("B".into()),
-            resource: glucose("2", "2024-02-01", "9.5", "H"),
-        },
+        (glucose("1", "2024-01-01", "5.0", "N"), Some("A".into())),
+        (glucose("2", "2024-02-01", "9.5", "H"), Some("B".into())),
     ];
     let r = Record::from_items(&items);
     let svg = crate::chart::trend(&r.results[0]).into_string();

@@ -8,13 +8,6 @@
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
-/// One shown item and the name of the hospital it came from.
-#[derive(Clone, Debug)]
-pub struct Item {
-    pub resource: Value,
-    pub hospital: Option<String>,
-}
-
 /// The panels of one person's record.
 #[derive(Clone, Debug, Default)]
 pub struct Record {
@@ -91,22 +84,23 @@ impl Series {
 }
 
 impl Record {
-    pub fn from_items(items: &[Item]) -> Record {
+    /// From the shown items, each with the name of the hospital it came from (the shape
+    /// the reminders read too, so one parse serves both).
+    pub fn from_items(items: &[(Value, Option<String>)]) -> Record {
         let mut r = Record::default();
         let conditions: HashMap<String, String> = items
             .iter()
-            .filter(|i| kind(&i.resource) == "Condition")
-            .filter_map(|i| {
+            .filter(|(v, _)| kind(v) == "Condition")
+            .filter_map(|(v, _)| {
                 Some((
-                    format!("Condition/{}", i.resource.get("id")?.as_str()?),
-                    concept_text(i.resource.get("code")?)?,
+                    format!("Condition/{}", v.get("id")?.as_str()?),
+                    concept_text(v.get("code")?)?,
                 ))
             })
             .collect();
         let mut series: BTreeMap<String, Series> = BTreeMap::new();
-        for item in items {
-            let v = &item.resource;
-            let hospital = item.hospital.clone().unwrap_or_else(|| "—".to_string());
+        for (v, hospital) in items {
+            let hospital = hospital.clone().unwrap_or_else(|| "—".to_string());
             let entry = |date: Option<&str>, code: Option<&Value>| Entry {
                 date: day(date),
                 text: code.and_then(concept_text).unwrap_or_else(|| "—".into()),

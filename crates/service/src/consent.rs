@@ -203,49 +203,4 @@ impl Service {
         self.own_registrations(caller)
             .unwrap_or_else(|| Err(Error::Forbidden("these pages are for patients".into())))
     }
-
-    /// One registration as its hospital recorded it (name, sex, birth date...): for a
-    /// clinician confirming who is in front of them (what `$match` already shows them), or
-    /// for the patient themself. Recorded as a read.
-    pub fn registration(&self, caller: &Caller, patient_id: &str) -> Result<Stored, Error> {
-        let result = (|| {
-            match self.own_registrations(caller).transpose()? {
-                Some(own) if own.iter().any(|r| *r == format!("Patient/{patient_id}")) => {}
-                Some(_) => {
-                    return Err(Error::Forbidden(
-                        "a patient reads their own registrations".to_string(),
-                    ));
-                }
-                None => caller.may_query_identity()?,
-            }
-            self.store
-                .read("Patient", patient_id)?
-                .filter(|s| !s.deleted)
-                .ok_or_else(|| Error::NotFound {
-                    resource_type: "Patient".into(),
-                    id: patient_id.into(),
-                })
-        })();
-        self.account(
-            caller,
-            Action::Read,
-            vec![format!("Patient/{patient_id}")],
-            result,
-            |_, r| r.patient = Some(format!("Patient/{patient_id}")),
-        )
-    }
-
-    /// The region's hospitals as (id, name), by name: the directory, not patient data.
-    pub fn hospitals(&self) -> Result<Vec<(String, String)>, Error> {
-        let mut out: Vec<(String, String)> = self
-            .search_all("Organization", &[])?
-            .into_iter()
-            .filter_map(|s| {
-                let v: serde_json::Value = serde_json::from_slice(&s.body).ok()?;
-                Some((s.id.clone(), v.get("name")?.as_str()?.to_string()))
-            })
-            .collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(out)
-    }
 }

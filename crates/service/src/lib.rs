@@ -50,7 +50,7 @@ impl Caller {
     }
 
     /// A clinician acting for a hospital.
-    pub(crate) fn clinician(&self) -> Option<&policy::Caller> {
+    pub fn clinician(&self) -> Option<&policy::Caller> {
         match self {
             Caller::User(p)
                 if matches!(

@@ -91,7 +91,7 @@ pub struct RuleStats {
     pub saved: f64,
 }
 
-/// What the patient-view summary reads.
+/// What the patient-view hook reads.
 const PATIENT_VIEW: &[&str] = &[
     "AllergyIntolerance",
     "MedicationRequest",
@@ -246,11 +246,12 @@ impl Service {
         )
     }
 
-    /// The patient-view reminders for a shared record already read (the pages show them as
-    /// banners): the same cards the hook gives, without reading the record twice.
-    pub fn view_cards(&self, items: &[crate::SharedItem], now: i64) -> Vec<Value> {
+    /// The patient-view reminders for a shared record already read and parsed (each item
+    /// with its hospital's name; the pages show the cards as banners): the same cards the
+    /// hook gives, without reading the record twice.
+    pub fn view_cards(&self, items: &[(Value, Option<String>)], now: i64) -> Vec<Value> {
         let k = &self.config.knowledge;
-        let history = History::read(k, &self.named_items(items, PATIENT_VIEW));
+        let history = History::read(k, items);
         cds::patient_cards(k, &history, now)
             .iter()
             .map(|c| cds::card_json(c, &uuid::Uuid::new_v4().to_string(), &k.versions))
@@ -281,7 +282,7 @@ impl Service {
             .collect()
     }
 
-    pub(crate) fn organization_name(&self, reference: &str) -> Option<String> {
+    fn organization_name(&self, reference: &str) -> Option<String> {
         let id = reference.strip_prefix("Organization/")?;
         let stored = self.store.read("Organization", id).ok()??;
         let v: Value = serde_json::from_slice(&stored.body).ok()?;

@@ -12,8 +12,9 @@ use serde_json::Value;
 use terminology::systems;
 
 /// A registration's resources split into its laboratory reports (each with its results)
-/// and everything else, in order. `resources` are JSON texts with their type.
-pub fn split_lab<'a>(resources: &'a [(&'static str, &'a str)]) -> (Vec<Report>, Vec<usize>) {
+/// and the positions of everything else, in order, with the registration's Patient.
+/// `resources` are JSON texts with their type.
+pub fn split_lab(resources: &[(&'static str, &str)]) -> (Vec<Report>, Vec<usize>, Option<Value>) {
     let parsed: Vec<Option<Value>> = resources
         .iter()
         .map(|(kind, json)| {
@@ -58,7 +59,11 @@ pub fn split_lab<'a>(resources: &'a [(&'static str, &'a str)]) -> (Vec<Report>, 
         });
     }
     let rest = (0..resources.len()).filter(|i| !taken[*i]).collect();
-    (reports, rest)
+    let patient = parsed
+        .into_iter()
+        .flatten()
+        .find(|v| v["resourceType"] == "Patient");
+    (reports, rest, patient)
 }
 
 /// One laboratory report and its results.
@@ -66,14 +71,6 @@ pub fn split_lab<'a>(resources: &'a [(&'static str, &'a str)]) -> (Vec<Report>, 
 pub struct Report {
     pub report: Value,
     pub results: Vec<Value>,
-}
-
-/// The registration's Patient among `resources`, parsed.
-pub fn patient_of(resources: &[(&'static str, &str)]) -> Option<Value> {
-    resources
-        .iter()
-        .find(|(kind, _)| *kind == "Patient")
-        .and_then(|(_, json)| serde_json::from_str(json).ok())
 }
 
 /// An ORU^R01 (v2.5, UTF-8) for `r`, segments separated by CR, as the hospital's
@@ -89,7 +86,7 @@ pub fn oru(h: &Hospital, patient: &Value, r: &Report) -> String {
         esc(id)
     );
     m.push_str(&pid(h, patient));
-    let (code, text, _) = coding(&r.report["code"]);
+    let (code, text) = coding(&r.report["code"]);
     m.push_str(&format!(
         "OBR|1|{id}|{id}|{}^{}^LN|||{}|||||||||||||||{issued}|||F\r",
         esc(&code),
@@ -98,7 +95,7 @@ pub fn oru(h: &Hospital, patient: &Value, r: &Report) -> String {
         id = esc(id),
     ));
     for (n, o) in r.results.iter().enumerate() {
-        let (code, text, _) = coding(&o["code"]);
+        let (code, text) = coding(&o["code"]);
         let value = number(&o["valueQuantity"]["value"]);
         let unit = o["valueQuantity"]["unit"].as_str().unwrap_or_default();
         let range = match (
@@ -137,7 +134,7 @@ pub fn c0007(h: &Hospital, patient: &Value, r: &Report) -> String {
     };
     let mut entries = String::new();
     for o in &r.results {
-        let (code, text, _) = coding(&o["code"]);
+        let (code, text) = coding(&o["code"]);
         let value = number(&o["valueQuantity"]["value"]);
         let unit = o["valueQuantity"]["unit"].as_str().unwrap_or_default();
         let flag = o
@@ -252,8 +249,8 @@ fn person(h: &Hospital, p: &Value) -> (String, String, String, String, String, S
     )
 }
 
-/// The LOINC coding of a CodeableConcept: (code, display or text, system).
-fn coding(c: &Value) -> (String, String, String) {
+/// The LOINC coding of a CodeableConcept (else its last): (code, text or display).
+fn coding(c: &Value) -> (String, String) {
     let codings = c["coding"].as_array().cloned().unwrap_or_default();
     let chosen = codings
         .iter()
@@ -268,7 +265,6 @@ fn coding(c: &Value) -> (String, String, String) {
     (
         chosen["code"].as_str().unwrap_or_default().to_string(),
         text.to_string(),
-        chosen["system"].as_str().unwrap_or_default().to_string(),
     )
 }
 

@@ -88,8 +88,7 @@ impl Output {
                     .iter()
                     .map(|r| (r.kind, r.json.0.as_str()))
                     .collect();
-                let (reports, rest) = crate::feeds::split_lab(&texts);
-                let patient = crate::feeds::patient_of(&texts);
+                let (reports, rest, patient) = crate::feeds::split_lab(&texts);
                 for i in rest {
                     let r = &resources[i];
                     let mut line = r.json.0.clone().into_bytes();

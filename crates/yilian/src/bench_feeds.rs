@@ -4,8 +4,7 @@
 //! message at a time (the baseline), then over many connections, each pipelining a window
 //! of messages.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 #[derive(clap::Args)]
@@ -48,14 +47,6 @@ fn message(n: usize, patients: usize) -> Vec<u8> {
     .into_bytes()
 }
 
-fn frame(m: &[u8]) -> Vec<u8> {
-    let mut f = Vec::with_capacity(m.len() + 3);
-    f.push(0x0b);
-    f.extend_from_slice(m);
-    f.extend_from_slice(&[0x1c, 0x0d]);
-    f
-}
-
 /// Streams messages `range` over one connection with `window` in flight; returns each
 /// acknowledgement's latency (send to AA).
 fn stream(
@@ -64,52 +55,22 @@ fn stream(
     window: usize,
     patients: usize,
 ) -> anyhow::Result<Vec<Duration>> {
-    let mut conn = TcpStream::connect(addr)?;
-    conn.set_nodelay(true)?;
-    let mut reader = conn.try_clone()?;
-    let total = range.len();
-    let (sent_tx, sent_rx) = std::sync::mpsc::sync_channel::<Instant>(window.max(1));
-    let writer = std::thread::spawn(move || -> anyhow::Result<()> {
-        for n in range {
-            // The channel's capacity is the window: a send waits for an acknowledgement.
-            sent_tx.send(Instant::now())?;
-            conn.write_all(&frame(&message(n, patients)))?;
-        }
-        Ok(())
-    });
-    let mut latencies = Vec::with_capacity(total);
-    let mut buf = Vec::new();
-    let mut chunk = vec![0u8; 64 * 1024];
-    while latencies.len() < total {
-        let n = reader.read(&mut chunk)?;
-        anyhow::ensure!(n > 0, "the connection closed early");
-        buf.extend_from_slice(&chunk[..n]);
-        let mut start = 0;
-        while let Some(end) = buf[start..].windows(2).position(|w| w == [0x1c, 0x0d]) {
-            let ack = &buf[start + 1..start + end];
+    crate::client::mllp_send(addr, range.map(move |n| message(n, patients)), window)?
+        .into_iter()
+        .map(|(latency, ack)| {
             anyhow::ensure!(
-                ack.windows(7).any(|w| w == b"\rMSA|AA"),
-                "a message was not accepted: {}",
-                String::from_utf8_lossy(ack)
+                ack.contains("\rMSA|AA"),
+                "a message was not accepted: {ack}"
             );
-            let sent = sent_rx.recv()?;
-            latencies.push(sent.elapsed());
-            start += end + 2;
-        }
-        buf.drain(..start);
-    }
-    writer
-        .join()
-        .map_err(|_| anyhow::anyhow!("the writer panicked"))??;
-    Ok(latencies)
+            Ok(latency)
+        })
+        .collect()
 }
 
 fn ms(mut l: Vec<Duration>, p: f64) -> f64 {
     l.sort_unstable();
-    let i = ((l.len() as f64 * p).ceil() as usize).clamp(1, l.len()) - 1;
-    l[i].as_secs_f64() * 1000.0
+    crate::bench_cds::quantile_ms(&l, p)
 }
-
 /// One measurement: `messages` over `connections`, numbered from `first`.
 fn run_once(
     addr: SocketAddr,

@@ -140,3 +140,56 @@ fn encode_path(path: &str) -> String {
     }
     out
 }
+
+/// Sends `messages` (framed here) on one MLLP connection with at most `window` not yet
+/// acknowledged (1: wait for each), and returns each acknowledgement, in order, with the
+/// time from its message's send. For the demo's feeds and the feeds benchmark.
+pub fn mllp_send(
+    addr: std::net::SocketAddr,
+    messages: impl Iterator<Item = Vec<u8>> + Send + 'static,
+    window: usize,
+) -> anyhow::Result<Vec<(std::time::Duration, String)>> {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(addr)?;
+    conn.set_nodelay(true)?;
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(60)))?;
+    let mut reader = conn.try_clone()?;
+    // A message's send time goes through the channel before the message goes out, and the
+    // reader holds the oldest while it waits for that acknowledgement: so with room for
+    // `window - 1`, at most `window` are unacknowledged (1: a rendezvous, one at a time).
+    let (sent_tx, sent_rx) = std::sync::mpsc::sync_channel::<std::time::Instant>(window.max(1) - 1);
+    let writer = std::thread::spawn(move || -> anyhow::Result<()> {
+        for m in messages {
+            sent_tx.send(std::time::Instant::now())?;
+            conn.write_all(&hl7::mllp::frame(&m))?;
+        }
+        Ok(())
+    });
+    let mut acks = Vec::new();
+    let mut arrived = std::collections::VecDeque::new();
+    let mut decoder = hl7::mllp::Decoder::new(1 << 20);
+    let mut chunk = vec![0u8; 64 * 1024];
+    // Each message sent queued its send time; when the writer is done and the queue empty,
+    // everything was acknowledged.
+    while let Ok(sent) = sent_rx.recv() {
+        while arrived.is_empty() {
+            let n = reader.read(&mut chunk)?;
+            anyhow::ensure!(
+                n > 0,
+                "the listener closed the connection after {} acknowledgements",
+                acks.len()
+            );
+            for frame in decoder.push(&chunk[..n])? {
+                if let hl7::mllp::Frame::Message(bytes) = frame {
+                    arrived.push_back(String::from_utf8_lossy(&bytes).into_owned());
+                }
+            }
+        }
+        let ack = arrived.pop_front().expect("an acknowledgement arrived");
+        acks.push((sent.elapsed(), ack));
+    }
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the MLLP writer panicked"))??;
+    Ok(acks)
+}

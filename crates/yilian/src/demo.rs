@@ -323,7 +323,7 @@ async fn feed(
             let started = std::time::Instant::now();
             let n = batch.len();
             let carried: usize = batch.iter().map(|m| 1 + m.matches("\rOBX|").count()).sum();
-            let refused = tokio::task::spawn_blocking(move || pipeline(listener, &batch)).await??;
+            let refused = tokio::task::spawn_blocking(move || pipeline(listener, batch)).await??;
             anyhow::ensure!(
                 refused.is_empty(),
                 "{} of {n} HL7 v2 messages of {} were refused; the first: {}",
@@ -370,56 +370,22 @@ async fn feed(
     Ok(taken)
 }
 
-/// Writes every message on one MLLP connection while reading the acknowledgements;
-/// returns the MSA and ERR of each one not accepted (AA).
-fn pipeline(addr: std::net::SocketAddr, messages: &[String]) -> anyhow::Result<Vec<String>> {
-    use std::io::{Read, Write};
-    let conn = std::net::TcpStream::connect(addr)?;
-    conn.set_read_timeout(Some(std::time::Duration::from_secs(60)))?;
-    let mut writer = conn.try_clone()?;
-    let frames: Vec<Vec<u8>> = messages
-        .iter()
-        .map(|m| hl7::mllp::frame(m.as_bytes()))
-        .collect();
-    let sender = std::thread::spawn(move || -> std::io::Result<()> {
-        for f in frames {
-            writer.write_all(&f)?;
-        }
-        writer.flush()
-    });
-    let mut reader = conn;
-    let mut decoder = hl7::mllp::Decoder::new(1 << 20);
-    let mut buf = [0u8; 16 * 1024];
-    let (mut acked, mut refused) = (0, Vec::new());
-    while acked < messages.len() {
-        let n = reader.read(&mut buf)?;
-        anyhow::ensure!(
-            n > 0,
-            "the listener closed the connection after {acked} acknowledgements"
-        );
-        for frame in decoder.push(&buf[..n])? {
-            if let hl7::mllp::Frame::Message(bytes) = frame {
-                acked += 1;
-                let ack = String::from_utf8_lossy(&bytes).into_owned();
-                let msa = ack
-                    .split('\r')
-                    .find(|s| s.starts_with("MSA"))
-                    .unwrap_or_default()
-                    .to_string();
-                if !msa.starts_with("MSA|AA") {
-                    let err = ack
-                        .split('\r')
-                        .find(|s| s.starts_with("ERR"))
-                        .unwrap_or_default();
-                    refused.push(format!("{msa} {err}"));
-                }
-            }
-        }
-    }
-    sender
-        .join()
-        .map_err(|_| anyhow::anyhow!("the MLLP sender panicked"))??;
-    Ok(refused)
+/// Sends every message on one pipelined MLLP connection; returns the MSA and ERR of each
+/// one not accepted (AA).
+fn pipeline(addr: std::net::SocketAddr, messages: Vec<String>) -> anyhow::Result<Vec<String>> {
+    let acks = crate::client::mllp_send(addr, messages.into_iter().map(String::into_bytes), 64)?;
+    Ok(acks
+        .into_iter()
+        .filter(|(_, ack)| !ack.contains("\rMSA|AA"))
+        .map(|(_, ack)| format!("{} {}", segment(&ack, "MSA"), segment(&ack, "ERR")))
+        .collect())
+}
+
+/// The first segment `id` of an acknowledgement, or nothing.
+fn segment<'a>(ack: &'a str, id: &str) -> &'a str {
+    ack.split('\r')
+        .find(|s| s.starts_with(id))
+        .unwrap_or_default()
 }
 
 fn count_lines(path: &Path) -> u64 {
@@ -1197,36 +1163,17 @@ const SAMPLE_CDA: &str = include_str!("../../../tests/e2e/wst500-C0007.xml");
 /// Sends `messages` over one MLLP connection, one at a time, and returns each
 /// acknowledgement's MSA code and its first ERR text.
 fn mllp_exchange(addr: std::net::SocketAddr, messages: &[String]) -> anyhow::Result<Vec<String>> {
-    use std::io::{Read, Write};
-    let mut conn = std::net::TcpStream::connect(addr)?;
-    conn.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
-    let mut out = Vec::new();
-    for m in messages {
-        conn.write_all(&hl7::mllp::frame(m.as_bytes()))?;
-        let mut decoder = hl7::mllp::Decoder::new(1 << 20);
-        let mut buf = [0u8; 4096];
-        let ack = loop {
-            let n = conn.read(&mut buf)?;
-            anyhow::ensure!(n > 0, "the listener closed the connection");
-            let frames = decoder.push(&buf[..n])?;
-            if let Some(hl7::mllp::Frame::Message(bytes)) = frames.into_iter().next() {
-                break String::from_utf8(bytes)?;
-            }
-        };
-        let field = |id: &str, n: usize| {
-            ack.split('\r')
-                .find(|s| s.starts_with(id))
-                .and_then(|s| s.split('|').nth(n))
-                .unwrap_or_default()
-                .to_string()
-        };
-        out.push(
+    let messages: Vec<Vec<u8>> = messages.iter().map(|m| m.as_bytes().to_vec()).collect();
+    let acks = crate::client::mllp_send(addr, messages.into_iter(), 1)?;
+    Ok(acks
+        .iter()
+        .map(|(_, ack)| {
+            let field = |id: &str, n: usize| segment(ack, id).split('|').nth(n).unwrap_or_default();
             format!("{} {}", field("MSA", 1), field("ERR", 8))
                 .trim()
-                .to_string(),
-        );
-    }
-    Ok(out)
+                .to_string()
+        })
+        .collect())
 }
 
 /// A hospital that speaks only HL7 v2 joins: its interface engine registers the demo
