@@ -100,7 +100,7 @@ pub(crate) async fn route(
             app.auth.sessions.update(&ctx.id, |s| s.lang = lang);
             Ok(see_other(home(&ctx.s.principal)))
         }
-        (&Method::GET, ["ui", "doctor"]) => ctx.find(None).await,
+        (&Method::GET, ["ui", "doctor"]) => ctx.find(200, None).await,
         (&Method::POST, ["ui", "doctor", "find"]) => ctx.found().await,
         (&Method::GET, ["ui", "doctor", "record"]) => ctx.record(false).await,
         (&Method::GET, ["ui", "doctor", "record", "print"]) => ctx.record(true).await,
@@ -236,13 +236,10 @@ impl Ctx {
         blocking(move || f(svc, caller)).await
     }
 
-    async fn find(&self, problem: Option<&str>) -> Page {
+    async fn find(&self, status: u16, problem: Option<&str>) -> Page {
         let hospitals = self.call(|svc, _| svc.hospitals()).await?;
         let f = self.frame(Nav::Doctor);
-        Ok(html(
-            if problem.is_some() { 404 } else { 200 },
-            doctor::find(&f.get(), &hospitals, problem),
-        ))
+        Ok(html(status, doctor::find(&f.get(), &hospitals, problem)))
     }
 
     /// Finds the person by resident ID or record number, and puts their registration at
@@ -260,7 +257,7 @@ impl Ctx {
         };
         if value.is_empty() {
             return self
-                .find(Some(l.t("请输入号码。", "Enter a number.")))
+                .find(400, Some(l.t("请输入号码。", "Enter a number.")))
                 .await;
         }
         let own = self.s.principal.caller.organization.as_deref().map(|o| {
@@ -278,18 +275,20 @@ impl Ctx {
             Ok(p) => p,
             Err(ApiError::Service(Error::IdentifierNotFound)) => {
                 return self
-                    .find(Some(
-                        l.t("没有找到该号码的患者。", "No patient has that number."),
-                    ))
+                    .find(
+                        404,
+                        Some(l.t("没有找到该号码的患者。", "No patient has that number.")),
+                    )
                     .await;
             }
             Err(e) => return Err(e),
         };
         let Some(patient) = choose_registration(&parameters, own.as_deref()) else {
             return self
-                .find(Some(
-                    l.t("没有找到该号码的患者。", "No patient has that number."),
-                ))
+                .find(
+                    404,
+                    Some(l.t("没有找到该号码的患者。", "No patient has that number.")),
+                )
                 .await;
         };
         self.app.auth.sessions.update(&self.id, |s| {
@@ -320,7 +319,7 @@ impl Ctx {
         let f = self.frame(Nav::Doctor);
         let (record, names, who) = match read {
             Ok(r) => r,
-            Err(why) => return Ok(html(403, doctor::refused(&f.get(), &why, None))),
+            Err(why) => return Ok(html(403, doctor::refused(&f.get(), &why))),
         };
         let items = parsed(&record.items, &names);
         let banners = banners(&self.svc.view_cards(&items, now));
@@ -614,8 +613,8 @@ impl Ctx {
         .await
     }
 
-    /// The last 30 days, in milliseconds since the epoch (the audit log's and the feeds'
-    /// unit; the reminders' statistics take seconds), and as text.
+    /// The last 30 days, in milliseconds since the epoch (what the audit log's views, the
+    /// reminders' statistics and the feeds' report take), and as text.
     fn period(&self) -> (i64, i64, String) {
         let (from, to) = ((self.now - 30 * 86_400) * 1000, (self.now + 60) * 1000);
         let text = format!("{} – {}", beijing(from), beijing(to));
@@ -627,7 +626,7 @@ impl Ctx {
         let (head, stats, rules, names) = self
             .call(move |svc, caller| {
                 let stats = svc.audit_stats(&caller, from, to)?;
-                let rules = svc.cds_stats(&caller, from / 1000, to / 1000)?;
+                let rules = svc.cds_stats(&caller, from, to)?;
                 Ok((svc.tree_head(None)?, stats, rules, svc.hospitals()?))
             })
             .await?;

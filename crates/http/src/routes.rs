@@ -168,14 +168,17 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
                 match param(&pairs, name) {
                     None => Ok(default),
                     Some(v) => fhir::time::parse_range(&v)
-                        .map(|(lo, _)| lo / 1000)
+                        .map(|(lo, _)| lo)
                         .ok_or_else(|| {
                             Error::BadOperation(format!("{name} takes a FHIR date or instant"))
                                 .into()
                         }),
                 }
             };
-            let (from, to) = (bound("from", now - 30 * 86_400)?, bound("to", now + 60)?);
+            let (from, to) = (
+                bound("from", (now - 30 * 86_400) * 1000)?,
+                bound("to", (now + 60) * 1000)?,
+            );
             let stats = blocking(move || svc.cds_stats(&caller, from, to)).await?;
             let rules: serde_json::Map<String, serde_json::Value> = stats
                 .into_iter()
@@ -191,7 +194,7 @@ async fn handle(app: &Arc<AppState>, req: Request, seg: &[String]) -> Result<Res
                 .collect();
             Ok(response::json_response(
                 StatusCode::OK,
-                &serde_json::json!({"from": fhir::time::format_instant(from * 1000), "to": fhir::time::format_instant(to * 1000), "rules": rules}),
+                &serde_json::json!({"from": fhir::time::format_instant(from), "to": fhir::time::format_instant(to), "rules": rules}),
             ))
         }
         (&Method::POST, ["auth", "launch"]) => {

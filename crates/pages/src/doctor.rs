@@ -98,13 +98,12 @@ pub fn print(lang: Lang, o: &Opened, printed_by: &str, printed_at: &str) -> Mark
 }
 
 /// The record is closed to this doctor: why, and the two ways on (consent, break-glass).
-pub fn refused(f: &Frame, why: &str, patient_hint: Option<&str>) -> Markup {
+pub fn refused(f: &Frame, why: &str) -> Markup {
     let l = f.lang;
     f.page(
         l.t("无法查看共享记录", "The shared record is closed"),
         html! {
             p.error role="alert" { (why) }
-            @if let Some(h) = patient_hint { p { (h) } }
             section.card aria-labelledby="consent-h" {
                 h2 id="consent-h" { (l.t("采集患者同意", "Capture the patient's consent")) }
                 p { (l.t("请患者阅读知情同意书后，在下方签名，或上传已签署的纸质同意书扫描件。",

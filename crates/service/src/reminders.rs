@@ -370,7 +370,8 @@ impl Service {
         Ok(n)
     }
 
-    /// Per rule, over reminders fired in `[from, to)` (seconds): how often each fired, was
+    /// Per rule, over reminders fired in `[from, to)` (milliseconds since the epoch, as the
+    /// audit log's other views take them): how often each fired, was
     /// accepted or overridden (and why), and what the accepted ones saved.
     pub fn cds_stats(
         &self,
@@ -395,7 +396,7 @@ impl Service {
         loop {
             let page = self.store.audit_records(&store::AuditQuery {
                 actions: vec![Action::Reminder, Action::ReminderFeedback],
-                from: Some(from * 1000),
+                from: Some(from),
                 after,
                 oldest_first: true,
                 count: 10_000,
@@ -409,7 +410,7 @@ impl Service {
                     let Some(card) = e.strip_prefix(CARD) else {
                         continue;
                     };
-                    if r.action == Action::Reminder && r.at < to * 1000 {
+                    if r.action == Action::Reminder && r.at < to {
                         let mut parts = card.split('|');
                         let (uuid, rule, saves) = (parts.next(), parts.next(), parts.next());
                         if let (Some(uuid), Some(rule)) = (uuid, rule) {
